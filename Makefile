@@ -1,0 +1,55 @@
+# Demystifying Deep Learning — the course's commands. Each target creates or updates .venv first.
+#   make book               build the site into _build/html from the stored notebook outputs
+#   make book EXECUTE=force re-execute every chapter first (e.g. on a GPU), then build
+#   make test               unit tests, nbval over every chapter, the site build and browser tests
+#   make execute            re-run every chapter in place in the CPU profile (stored outputs)
+#   make bench              run each chapter once; write bench/results-cpu.md (or -gpu.md on CUDA)
+#   make lab                open the chapters in JupyterLab
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+EXECUTE ?=
+# pip prints a warning per package for this machine's optional local indexes; they are noise.
+PIP_QUIET := 2>&1 | grep -v "is ignored: it is neither a file nor a directory" || true
+
+.PHONY: all venv book execute test unit nbval bench lab clean
+
+all: test
+
+$(STAMP): requirements.txt pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip $(PIP_QUIET)
+	$(BIN)/python -m pip install -q -r requirements.txt -e . $(PIP_QUIET)
+	$(BIN)/python -c "import torch, torchvision, jupyter_book, nbval, demystify"
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+book: $(STAMP)
+ifeq ($(EXECUTE),force)
+	$(BIN)/python bench/run_chapters.py --write-outputs --profile auto
+endif
+	$(BIN)/jupyter-book build . --warningiserror --keep-going
+
+execute: $(STAMP)
+	$(BIN)/python bench/run_chapters.py --write-outputs --profile cpu
+
+bench: $(STAMP)
+	$(BIN)/python bench/run_chapters.py --bench --profile auto
+
+# The chapters run in the CPU profile so that their outputs match the stored ones.
+test: $(STAMP)
+	DEMYSTIFY_PROFILE=cpu $(BIN)/python -m pytest
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest tests -m "not slow"
+
+nbval: $(STAMP)
+	DEMYSTIFY_PROFILE=cpu $(BIN)/python -m pytest chapters
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab chapters/
+
+clean:
+	rm -rf _build .pytest_cache
