@@ -1,0 +1,158 @@
+"""Run the chapter notebooks: store their outputs (`make execute`) or time them (`make bench`).
+
+    python bench/run_chapters.py --write-outputs --profile cpu      # make execute
+    python bench/run_chapters.py --bench --profile auto             # make bench
+    python bench/run_chapters.py --bench chapters/01_ml_vs_dl.ipynb # one chapter
+
+Each notebook runs once in a fresh kernel from the chapters/ folder. `--bench` records wall
+seconds, the kernel's peak resident memory and (on CUDA) peak GPU memory, and writes
+bench/results-cpu.md or bench/results-gpu.md. The timings are measurements, never asserted.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import sys
+import threading
+import time
+from pathlib import Path
+
+import nbformat
+import psutil
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+PROBE = ("import json, torch\n"
+         "print('BENCH_PROBE' + json.dumps({'gpu_peak_mib': torch.cuda.max_memory_allocated() / 2**20"
+         " if torch.cuda.is_available() else None}))")
+
+
+class PeakMemory:
+    """Samples the resident memory of this process's children (the kernel) until stopped."""
+
+    def __init__(self, interval: float = 0.2):
+        self.interval, self.peak, self._stop = interval, 0, threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        me = psutil.Process()
+        while not self._stop.is_set():
+            rss = 0
+            for child in me.children(recursive=True):
+                try:
+                    rss += child.memory_info().rss
+                except psutil.Error:
+                    pass
+            self.peak = max(self.peak, rss)
+            self._stop.wait(self.interval)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+
+def run_notebook(path: Path, write_outputs: bool, timeout: int) -> dict:
+    """Execute one notebook; return its wall time, peak memory and status."""
+    nb = nbformat.read(path, as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell(PROBE))
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", record_timing=False,
+                            store_widget_state=True, resources={"metadata": {"path": str(path.parent)}})
+    status, started = "ok", time.perf_counter()
+    with PeakMemory() as memory:
+        try:
+            client.execute()
+        except CellExecutionError as err:
+            status = "FAILED: " + str(err).strip().splitlines()[-1][:200]
+    wall = time.perf_counter() - started
+    probe = nb.cells.pop()
+    gpu_peak = None
+    for output in probe.get("outputs", []):
+        text = output.get("text", "")
+        if "BENCH_PROBE" in text:
+            gpu_peak = json.loads(text.split("BENCH_PROBE", 1)[1])["gpu_peak_mib"]
+    if write_outputs and status == "ok":
+        nbformat.write(nb, path)
+    return {"wall_s": wall, "peak_rss_mib": memory.peak / 2**20, "gpu_peak_mib": gpu_peak,
+            "status": status}
+
+
+def budget_for(chapter: str, kind: str) -> str:
+    from demystify.profile import BUDGETS
+    entry = BUDGETS.get(chapter)
+    return str(entry["budget_s"].get(kind, "")) if entry else ""
+
+
+def previous_rows(path: Path) -> dict[str, str]:
+    """Rows of an earlier results file, so benching one chapter keeps the others' numbers."""
+    if not path.exists():
+        return {}
+    return {line.split("|")[1].strip(): line for line in path.read_text().splitlines()
+            if line.startswith("| ") and line.split("|")[1].strip()[:2].isdigit()}
+
+
+def write_results(results: dict[str, dict], kind: str, device: str) -> Path:
+    out = ROOT / "bench" / f"results-{kind}.md"
+    rows = previous_rows(out)
+    cpu = platform.processor() or platform.machine()
+    lines = [f"# Chapter run times — {kind.upper()} profile", "",
+             f"Last measured by `make bench` on {dt.date.today().isoformat()}: {device}; "
+             f"{psutil.cpu_count(logical=True)} logical CPUs ({cpu}), "
+             f"{psutil.virtual_memory().total / 2**30:.0f} GiB RAM; Python {platform.python_version()}.",
+             "Each chapter runs once, in a fresh kernel, start to finish (kernel start included).", "",
+             "| chapter | wall s | budget s | peak RSS MiB | peak GPU MiB | profile | device | status |",
+             "|---|---:|---:|---:|---:|---|---|---|"]
+    for chapter, r in results.items():
+        gpu = f"{r['gpu_peak_mib']:.0f}" if r["gpu_peak_mib"] is not None else "–"
+        rows[chapter] = (f"| {chapter} | {r['wall_s']:.1f} | {budget_for(chapter, kind)} | "
+                         f"{r['peak_rss_mib']:.0f} | {gpu} | {kind} | {device} | {r['status']} |")
+    lines += [rows[chapter] for chapter in sorted(rows)]
+    out.write_text("\n".join(lines) + "\n")
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("notebooks", nargs="*", type=Path, help="default: chapters/*.ipynb")
+    parser.add_argument("--write-outputs", action="store_true", help="store outputs in place")
+    parser.add_argument("--bench", action="store_true", help="write bench/results-<profile>.md")
+    parser.add_argument("--profile", choices=("cpu", "gpu", "auto"), default="auto")
+    parser.add_argument("--timeout", type=int, default=1800, help="seconds per cell")
+    args = parser.parse_args(argv)
+
+    if args.profile == "cpu":
+        os.environ["DEMYSTIFY_PROFILE"] = "cpu"
+        os.environ["DEMYSTIFY_DEVICE"] = "cpu"      # stored outputs come from the CPU
+    elif args.profile == "gpu":
+        os.environ["DEMYSTIFY_PROFILE"] = "gpu"
+    from demystify.device import describe_hardware, get_device
+    from demystify.profile import profile_kind
+    device = get_device()
+    kind = profile_kind(device)
+    notebooks = args.notebooks or sorted((ROOT / "chapters").glob("[0-9][0-9]_*.ipynb"))
+    missing = [str(p) for p in notebooks if not Path(p).exists()]
+    if missing:
+        parser.error(f"no such notebook: {', '.join(missing)}")
+
+    results = {}
+    for path in notebooks:
+        path = Path(path).resolve()
+        print(f"▶ {path.name} ({kind} profile) …", flush=True)
+        results[path.stem] = r = run_notebook(path, args.write_outputs, args.timeout)
+        print(f"  {r['status']} in {r['wall_s']:.1f} s, peak RSS {r['peak_rss_mib']:.0f} MiB", flush=True)
+    if args.bench:
+        print(f"wrote {write_results(results, kind, describe_hardware(device))}")
+    return 0 if all(r["status"] == "ok" for r in results.values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,73 @@
+"""Which device a chapter runs on, and the few device-specific switches that make it fast."""
+from __future__ import annotations
+
+import contextlib
+import os
+import platform
+
+import torch
+
+VALID_DEVICES = "cpu, cuda, cuda:N or mps"
+
+
+def get_device(name: str | None = None) -> torch.device:
+    """The device chapters run on: `name`, else $DEMYSTIFY_DEVICE, else CUDA, else MPS, else CPU.
+
+    An unknown or unavailable name raises one `ValueError` that says what to use instead.
+    """
+    name = name or os.environ.get("DEMYSTIFY_DEVICE") or None
+    if name is None:
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        device = torch.device(name.strip().lower())
+    except (RuntimeError, ValueError):
+        raise ValueError(f"unknown device {name!r}: use {VALID_DEVICES}") from None
+    if device.type not in ("cpu", "cuda", "mps"):
+        raise ValueError(f"unsupported device {name!r}: use {VALID_DEVICES}")
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(f"{name!r} requested but this machine has no CUDA GPU; use cpu")
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise ValueError(f"{name!r} requested but this machine has "
+                             f"{torch.cuda.device_count()} CUDA GPU(s): use cuda:0 … "
+                             f"cuda:{torch.cuda.device_count() - 1}")
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(f"{name!r} requested but MPS (Apple GPU) is not available; use cpu")
+    return device
+
+
+def autocast(device: torch.device | str) -> contextlib.AbstractContextManager:
+    """bf16 mixed precision on CUDA; a no-op context everywhere else."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def configure(device: torch.device | str) -> None:
+    """Turn on the fast paths a GPU has (cuDNN autotuning, TF32 matmuls); nothing on CPU."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+
+
+def describe_hardware(device: torch.device | str | None = None) -> str:
+    """One banner line: device name, torch version, CPU threads or GPU memory."""
+    device = torch.device(device) if device is not None else get_device()
+    if device.type == "cuda":
+        index = device.index if device.index is not None else torch.cuda.current_device()
+        props = torch.cuda.get_device_properties(index)
+        what = (f"{props.name} ({props.total_memory / 2**30:.0f} GiB, "
+                f"compute capability {props.major}.{props.minor})")
+    elif device.type == "mps":
+        what = f"Apple GPU (MPS) on {platform.machine()}"
+    else:
+        cpu = platform.processor() or platform.machine()
+        what = f"CPU {cpu}, {torch.get_num_threads()} threads"
+    return f"device {device} · {what} · torch {torch.__version__}"

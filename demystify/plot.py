@@ -1,0 +1,123 @@
+"""The course's figures: learning curves, image grids, filters, feature maps, attention maps.
+
+Each function draws and returns a matplotlib Figure; the notebook cell that calls it gives the
+caption and alt text (cell metadata `mystnb.figure.caption` and `mystnb.image.alt`).
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from matplotlib.figure import Figure
+
+from .train import History
+
+
+def _numpy(values) -> np.ndarray:
+    if isinstance(values, torch.Tensor):
+        return values.detach().float().cpu().numpy()
+    return np.asarray(values)
+
+
+def plot_history(histories: History | Mapping[str, History], metrics: Sequence[str] = ("loss", "accuracy"),
+                 title: str | None = None) -> Figure:
+    """Learning curves: one panel per metric, train (solid) and validation (dashed) per run."""
+    if isinstance(histories, History):
+        histories = {"": histories}
+    fig, axes = plt.subplots(1, len(metrics), figsize=(5 * len(metrics), 3.4), squeeze=False)
+    for ax, metric in zip(axes[0], metrics):
+        for i, (name, history) in enumerate(histories.items()):
+            color = f"C{i}"
+            for split, style in (("train", "-"), ("val", "--")):
+                key = f"{split}_{metric}"
+                if key in history.metrics:
+                    values = history.metrics[key]
+                    label = " ".join(part for part in (name, split) if part)
+                    ax.plot(range(1, len(values) + 1), values, style, color=color, label=label)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(metric)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def show_images(images, labels: Sequence | None = None, ncols: int = 8, cmap: str = "gray",
+                title: str | None = None, size: float = 1.2) -> Figure:
+    """A grid of images (N, H, W), (N, 1, H, W) or (N, 3, H, W), each with an optional label."""
+    images = _numpy(images)
+    if images.ndim == 4:
+        images = images[:, 0] if images.shape[1] == 1 else images.transpose(0, 2, 3, 1)
+    if images.ndim not in (3, 4) or len(images) == 0:
+        raise ValueError(f"show_images expects a non-empty batch of images, got shape {images.shape}")
+    ncols = min(ncols, len(images))
+    nrows = math.ceil(len(images) / ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows + 0.3), squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if i < len(images):
+            ax.imshow(images[i], cmap=cmap)
+            if labels is not None:
+                ax.set_title(str(labels[i]), fontsize=8)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def show_filters(weight: torch.Tensor, ncols: int = 8, title: str | None = None) -> Figure:
+    """First-layer convolution kernels (out, in, k, k) as a grid, diverging colours around 0."""
+    weight = _numpy(weight)
+    if weight.ndim != 4:
+        raise ValueError(f"show_filters expects conv weights (out, in, k, k), got {weight.shape}")
+    kernels = weight[:, 0]
+    limit = float(np.abs(kernels).max()) or 1.0
+    ncols = min(ncols, len(kernels))
+    nrows = math.ceil(len(kernels) / ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(1.1 * ncols, 1.1 * nrows + 0.3), squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if i < len(kernels):
+            ax.imshow(kernels[i], cmap="RdBu_r", vmin=-limit, vmax=limit)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def show_feature_maps(maps: torch.Tensor, ncols: int = 8, title: str | None = None) -> Figure:
+    """The channels of one feature map (C, H, W) — what each learned filter responds to."""
+    maps = _numpy(maps)
+    if maps.ndim == 4 and maps.shape[0] == 1:
+        maps = maps[0]
+    if maps.ndim != 3:
+        raise ValueError(f"show_feature_maps expects (C, H, W), got {maps.shape}")
+    return show_images(maps, ncols=ncols, cmap="viridis", title=title)
+
+
+def plot_attention(weights, row_labels: Sequence[str], col_labels: Sequence[str],
+                   title: str | None = None, ax: plt.Axes | None = None) -> Figure:
+    """A heatmap of attention weights (rows × columns) with its labels and values."""
+    weights = _numpy(weights)
+    if weights.shape != (len(row_labels), len(col_labels)):
+        raise ValueError(f"attention of shape {weights.shape} does not match "
+                         f"{len(row_labels)} row and {len(col_labels)} column labels")
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(0.6 * len(col_labels) + 2.5, 0.45 * len(row_labels) + 1.2))
+    else:
+        fig = ax.figure
+    ax.imshow(weights, cmap="Blues", vmin=0, vmax=max(float(weights.max()), 1e-8), aspect="auto")
+    ax.set_xticks(range(len(col_labels)), col_labels, rotation=45, ha="right", fontsize=8)
+    ax.set_yticks(range(len(row_labels)), row_labels, fontsize=8)
+    for (r, c), value in np.ndenumerate(weights):
+        ax.text(c, r, f"{value:.2f}", ha="center", va="center", fontsize=7,
+                color="white" if value > 0.6 * weights.max() else "black")
+    if title:
+        ax.set_title(title)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,82 @@
+"""The CPU and GPU budgets each chapter scales with.
+
+Every chapter reads its sizes (epochs, samples, model widths…) from here, so the same notebook
+runs within its budget on a 2-core laptop and does more on a GPU. Instructors tune a course
+run by editing one table. `DEMYSTIFY_PROFILE=cpu|gpu` overrides the automatic choice; the
+stored notebook outputs always come from the CPU profile.
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+
+PROFILE_KINDS = ("cpu", "gpu")
+
+# chapter -> {"budget_s": {"cpu": s, "gpu": s}, "cpu": {...sizes...}, "gpu": {...sizes...}}
+# Each chapter owns its entry; budgets are wall-clock seconds for the whole notebook,
+# measured with `make bench` (never in a timed test).
+BUDGETS: dict[str, dict[str, Any]] = {
+    "01_ml_vs_dl": {
+        "budget_s": {"cpu": 90, "gpu": 60},
+        "cpu": {"dataset": "digits", "image_size": 28, "mlp_epochs": 30, "cnn_epochs": 12,
+                "batch_size": 64, "max_shift": 4},
+        "gpu": {"dataset": "mnist", "image_size": 28, "mlp_epochs": 30, "cnn_epochs": 15,
+                "batch_size": 256, "max_shift": 4},
+    },
+}
+
+
+class Profile(Mapping):
+    """One chapter's sizes for one profile; read them as attributes (`P.epochs`) or keys."""
+
+    def __init__(self, chapter: str, kind: str, budget_s: float, sizes: Mapping[str, Any]):
+        self.chapter, self.kind, self.budget_s = chapter, kind, budget_s
+        self._sizes = dict(sizes)
+
+    def __getattr__(self, key: str) -> Any:
+        if key.startswith("_"):
+            raise AttributeError(key)
+        try:
+            return self._sizes[key]
+        except KeyError:
+            raise AttributeError(f"profile {self.chapter!r} has no size {key!r}; "
+                                 f"it has: {', '.join(sorted(self._sizes))}") from None
+
+    def __getitem__(self, key: str) -> Any:
+        return self.__getattr__(key)
+
+    def __iter__(self):
+        return iter(self._sizes)
+
+    def __len__(self) -> int:
+        return len(self._sizes)
+
+    def __repr__(self) -> str:
+        sizes = ", ".join(f"{k}={v}" for k, v in self._sizes.items())
+        return f"profile {self.kind} for {self.chapter} (budget {self.budget_s} s): {sizes}"
+
+
+def profile_kind(device: torch.device | str | None = None) -> str:
+    """'gpu' on CUDA or MPS, else 'cpu'; $DEMYSTIFY_PROFILE overrides it."""
+    chosen = os.environ.get("DEMYSTIFY_PROFILE", "").strip().lower()
+    if chosen:
+        if chosen not in PROFILE_KINDS:
+            raise ValueError(f"DEMYSTIFY_PROFILE={chosen!r} is not a profile: use cpu or gpu")
+        return chosen
+    if device is None:
+        from .device import get_device
+        device = get_device()
+    return "gpu" if torch.device(device).type in ("cuda", "mps") else "cpu"
+
+
+def profile(chapter: str, device: torch.device | str | None = None) -> Profile:
+    """The sizes chapter `chapter` runs with on `device` (CPU budget on CPU, GPU budget on GPUs)."""
+    if chapter not in BUDGETS:
+        raise ValueError(f"no profile for chapter {chapter!r}; known chapters: "
+                         f"{', '.join(sorted(BUDGETS))} (add yours to demystify/profile.py)")
+    kind = profile_kind(device)
+    entry = BUDGETS[chapter]
+    return Profile(chapter, kind, entry["budget_s"][kind], entry[kind])

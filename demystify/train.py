@@ -1,0 +1,150 @@
+"""One training loop for the whole course: fit(), evaluate(), predict(), seeding."""
+from __future__ import annotations
+
+import os
+import random
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from tqdm.auto import tqdm
+
+from .device import autocast, get_device
+
+Batches = tuple[torch.Tensor, torch.Tensor] | Iterable[tuple[torch.Tensor, torch.Tensor]]
+
+
+def seed_everything(seed: int = 0) -> torch.Generator:
+    """Seed Python, NumPy and torch (all devices); returns a torch.Generator for shuffling."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    os.environ["PYTHONHASHSEED"] = str(seed)
+    return torch.Generator().manual_seed(seed)
+
+
+def batches(x: torch.Tensor, y: torch.Tensor, batch_size: int, shuffle: bool = False,
+            generator: torch.Generator | None = None) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """Minibatches of two aligned tensors; faster than a DataLoader for data already in memory."""
+    if len(x) != len(y):
+        raise ValueError(f"inputs and targets differ in length: {len(x)} vs {len(y)}")
+    if len(x) == 0:
+        raise ValueError("cannot make batches of an empty dataset")
+    order = torch.randperm(len(x), generator=generator) if shuffle else torch.arange(len(x))
+    for start in range(0, len(x), batch_size):
+        index = order[start:start + batch_size].to(x.device)
+        yield x[index], y[index]
+
+
+def _as_batches(data: Batches, batch_size: int, shuffle: bool,
+                generator: torch.Generator | None) -> Iterable:
+    if isinstance(data, tuple) and len(data) == 2 and isinstance(data[0], torch.Tensor):
+        return batches(data[0], data[1], batch_size, shuffle, generator)
+    return data
+
+
+def _move(data: Batches, device: torch.device) -> Batches:
+    """Keep in-memory tensors on the device once, instead of copying every batch."""
+    if isinstance(data, tuple) and len(data) == 2 and isinstance(data[0], torch.Tensor):
+        return data[0].to(device), data[1].to(device)
+    return data
+
+
+@dataclass
+class History:
+    """Per-epoch metrics of one fit(): lists keyed by 'train_loss', 'val_accuracy', …"""
+    metrics: dict[str, list[float]] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def log(self, **values: float) -> None:
+        for key, value in values.items():
+            self.metrics.setdefault(key, []).append(float(value))
+
+    def __getitem__(self, key: str) -> list[float]:
+        if key not in self.metrics:
+            raise KeyError(f"history has no {key!r}; it has {', '.join(self.metrics)}")
+        return self.metrics[key]
+
+    def last(self, key: str) -> float:
+        return self[key][-1]
+
+    def __repr__(self) -> str:
+        last = ", ".join(f"{k} {v[-1]:.4f}" for k, v in self.metrics.items())
+        epochs = len(next(iter(self.metrics.values()), []))
+        return f"History({epochs} epochs in {self.seconds:.1f} s: {last})"
+
+
+def evaluate(model: nn.Module, data: Batches, *, loss_fn: Callable = F.cross_entropy,
+             batch_size: int = 512, device: torch.device | None = None) -> dict[str, float]:
+    """Mean loss and accuracy of a classifier over a dataset (eval mode, no gradients)."""
+    device = device or next(model.parameters()).device
+    model.eval()
+    total_loss, correct, count = 0.0, 0, 0
+    with torch.no_grad(), autocast(device):
+        for x, y in _as_batches(_move(data, device), batch_size, False, None):
+            x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+            logits = model(x).float()
+            total_loss += loss_fn(logits, y, reduction="sum").item()
+            correct += (logits.argmax(-1) == y).sum().item()
+            count += len(y)
+    if count == 0:
+        raise ValueError("evaluate() got an empty dataset")
+    return {"loss": total_loss / count, "accuracy": correct / count}
+
+
+def predict(model: nn.Module, x: torch.Tensor, batch_size: int = 512) -> torch.Tensor:
+    """The model's outputs for a tensor of inputs, batched, on the CPU."""
+    device = next(model.parameters()).device
+    model.eval()
+    outputs = []
+    with torch.no_grad(), autocast(device):
+        for start in range(0, len(x), batch_size):
+            outputs.append(model(x[start:start + batch_size].to(device)).float().cpu())
+    return torch.cat(outputs)
+
+
+def fit(model: nn.Module, train: Batches, val: Batches | None = None, *, epochs: int,
+        lr: float = 1e-3, batch_size: int = 64, optimizer: torch.optim.Optimizer | None = None,
+        loss_fn: Callable = F.cross_entropy, device: torch.device | None = None,
+        seed: int = 0, progress: bool = True, desc: str = "training") -> History:
+    """Train a classifier with Adam (or `optimizer`) and return its per-epoch History.
+
+    `train`/`val` are (inputs, targets) tensors, batched here, or any iterable of batches
+    (e.g. a DataLoader). On CUDA the forward pass runs under bf16 autocast.
+    """
+    if epochs < 1:
+        raise ValueError(f"epochs must be at least 1, got {epochs}")
+    device = device or get_device()
+    model.to(device)
+    optimizer = optimizer or torch.optim.Adam(model.parameters(), lr=lr)
+    generator = torch.Generator().manual_seed(seed)
+    train, val = _move(train, device), (_move(val, device) if val is not None else None)
+    history, start = History(), time.perf_counter()
+    bar = tqdm(range(epochs), desc=desc, disable=not progress, leave=True)
+    for _ in bar:
+        model.train()
+        total_loss, correct, count = 0.0, 0, 0
+        for x, y in _as_batches(train, batch_size, True, generator):
+            x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+            with autocast(device):
+                logits = model(x).float()
+                loss = loss_fn(logits, y)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            total_loss += loss.item() * len(y)
+            correct += (logits.argmax(-1) == y).sum().item()
+            count += len(y)
+        if count == 0:
+            raise ValueError("fit() got an empty training set")
+        history.log(train_loss=total_loss / count, train_accuracy=correct / count)
+        if val is not None:
+            scores = evaluate(model, val, loss_fn=loss_fn, device=device)
+            history.log(val_loss=scores["loss"], val_accuracy=scores["accuracy"])
+        bar.set_postfix({k: f"{v[-1]:.3f}" for k, v in history.metrics.items()})
+    history.seconds = time.perf_counter() - start
+    return history

@@ -1,0 +1,81 @@
+import pytest
+import torch
+
+from demystify import autocast, describe_hardware, get_device, profile, start
+from demystify.profile import BUDGETS, Profile
+
+
+def test_default_device_is_available_one():
+    device = get_device()
+    assert device.type in ("cpu", "cuda", "mps")
+    if not torch.cuda.is_available() and not torch.backends.mps.is_available():
+        assert device.type == "cpu"
+
+
+def test_environment_overrides_device(monkeypatch):
+    monkeypatch.setenv("DEMYSTIFY_DEVICE", "cpu")
+    assert get_device() == torch.device("cpu")
+
+
+@pytest.mark.parametrize("name", ["gpu", "tpu:0", "banana", "cuda:x"])
+def test_unknown_device_names_the_valid_choices(name):
+    with pytest.raises(ValueError, match="cpu, cuda, cuda:N or mps"):
+        get_device(name)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_unavailable_cuda_says_use_cpu():
+    with pytest.raises(ValueError, match="no CUDA GPU; use cpu"):
+        get_device("cuda")
+
+
+def test_autocast_is_a_no_op_on_cpu():
+    with autocast("cpu"):
+        y = torch.ones(2, 2) @ torch.ones(2, 2)
+    assert y.dtype == torch.float32
+
+
+def test_banner_names_device_and_torch():
+    line = describe_hardware("cpu")
+    assert "device cpu" in line and torch.__version__ in line and "\n" not in line
+
+
+def test_profile_follows_device_and_override(monkeypatch):
+    assert profile("01_ml_vs_dl", "cpu").kind == "cpu"
+    monkeypatch.setenv("DEMYSTIFY_PROFILE", "gpu")
+    p = profile("01_ml_vs_dl", "cpu")
+    assert p.kind == "gpu" and p.budget_s == BUDGETS["01_ml_vs_dl"]["budget_s"]["gpu"]
+
+
+def test_bad_profile_value_is_one_clear_error(monkeypatch):
+    monkeypatch.setenv("DEMYSTIFY_PROFILE", "fast")
+    with pytest.raises(ValueError, match="use cpu or gpu"):
+        profile("01_ml_vs_dl", "cpu")
+
+
+def test_unknown_chapter_lists_known_ones():
+    with pytest.raises(ValueError, match="01_ml_vs_dl"):
+        profile("99_nope")
+
+
+def test_profile_sizes_read_as_attributes_and_keys():
+    p = profile("01_ml_vs_dl", "cpu")
+    assert isinstance(p, Profile) and p.cnn_epochs == p["cnn_epochs"]
+    with pytest.raises(AttributeError, match="has no size 'epochz'"):
+        p.epochz
+
+
+def test_every_chapter_has_both_profiles_with_the_same_sizes():
+    for chapter, entry in BUDGETS.items():
+        assert set(entry["budget_s"]) == {"cpu", "gpu"}, chapter
+        assert set(entry["cpu"]) == set(entry["gpu"]), chapter
+
+
+def test_start_seeds_and_prints_one_banner(capsys, monkeypatch):
+    monkeypatch.setenv("DEMYSTIFY_DEVICE", "cpu")
+    device, p = start("01_ml_vs_dl", seed=3)
+    first = torch.rand(1)
+    start("01_ml_vs_dl", seed=3)
+    assert torch.equal(first, torch.rand(1))
+    out = capsys.readouterr().out.strip().splitlines()
+    assert len(out) == 2 and "profile cpu" in out[0] and device.type == "cpu"
