@@ -115,24 +115,27 @@ def resize_images(images: torch.Tensor, size: int) -> torch.Tensor:
                          align_corners=False).clamp(0, 1)
 
 
-def load_digits(image_size: int = 8, test_fraction: float = 0.25, seed: int = 0) -> ImageData:
+def load_digits(image_size: int = 8, test_fraction: float = 0.25, seed: int = 0,
+                margin: int = 0) -> ImageData:
     """scikit-learn's 1,797 handwritten digits (UCI, 8×8, 16 grey levels), split with a seed.
 
-    `image_size=28` upsamples them to MNIST's size so the same models fit both.
+    `image_size=28` upsamples them to MNIST's size so the same models fit both; `margin=4`
+    then frames each digit like MNIST does (a 20×20 digit centred in a 28×28 canvas).
     """
     from sklearn.datasets import load_digits as sklearn_digits
     from sklearn.model_selection import train_test_split
 
     if not 0 < test_fraction < 1:
         raise ValueError(f"test_fraction must be between 0 and 1, got {test_fraction}")
-    if image_size < 8:
-        raise ValueError(f"image_size must be at least 8 (the digits are 8×8), got {image_size}")
+    if image_size - 2 * margin < 8 or margin < 0:
+        raise ValueError(f"image_size - 2×margin must be at least 8 (the digits are 8×8), "
+                         f"got image_size={image_size}, margin={margin}")
     bunch = sklearn_digits()
     images = torch.tensor(bunch.images / 16.0, dtype=torch.float32).unsqueeze(1)
     labels = torch.tensor(bunch.target, dtype=torch.int64)
     train_idx, test_idx = train_test_split(np.arange(len(labels)), test_size=test_fraction,
                                            random_state=seed, stratify=bunch.target)
-    images = resize_images(images, image_size)
+    images = F.pad(resize_images(images, image_size - 2 * margin), [margin] * 4)
     return ImageData("scikit-learn digits", images[train_idx], labels[train_idx],
                      images[test_idx], labels[test_idx])
 

@@ -21,9 +21,13 @@ def test_digits_are_split_stratified_and_scaled():
 def test_digits_resize_to_mnist_size():
     data = load_digits(image_size=28)
     assert data.x_train.shape[1:] == (1, 28, 28) and data.image_size == 28
+    framed = load_digits(image_size=28, margin=4)
+    assert framed.x_train.shape[1:] == (1, 28, 28)
+    assert framed.x_train[..., :4, :].abs().sum() == 0 and framed.x_train[..., 4:24, 4:24].sum() > 0
 
 
-@pytest.mark.parametrize("kwargs", [{"test_fraction": 0}, {"test_fraction": 1.5}, {"image_size": 4}])
+@pytest.mark.parametrize("kwargs", [{"test_fraction": 0}, {"test_fraction": 1.5}, {"image_size": 4},
+                                    {"image_size": 12, "margin": 4}])
 def test_digits_reject_bad_arguments(kwargs):
     with pytest.raises(ValueError):
         load_digits(**kwargs)
