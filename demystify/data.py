@@ -189,8 +189,11 @@ def load_mnist(root: str | Path | None = None, download: bool | None = None) -> 
 
 
 def load_handwritten_digits(prefer: str = "digits", image_size: int = 28, seed: int = 0,
-                            verbose: bool = True) -> ImageData:
-    """MNIST when preferred and available, else scikit-learn's digits; prints which and why."""
+                            verbose: bool = True, margin: int = 0) -> ImageData:
+    """MNIST when preferred and available, else scikit-learn's digits; prints which and why.
+
+    `margin` frames the digits like MNIST (see load_digits); MNIST is framed already.
+    """
     if prefer not in ("digits", "mnist"):
         raise ValueError(f"prefer must be 'digits' or 'mnist', got {prefer!r}")
     if prefer == "mnist" and (mnist_present() or download_allowed()):
@@ -198,7 +201,7 @@ def load_handwritten_digits(prefer: str = "digits", image_size: int = 28, seed: 
         data = ImageData(data.name, resize_images(data.x_train, image_size), data.y_train,
                          resize_images(data.x_test, image_size), data.y_test)
     else:
-        data = load_digits(image_size=image_size, seed=seed)
+        data = load_digits(image_size=image_size, seed=seed, margin=margin)
         why = ("this profile uses the bundled digits" if prefer == "digits" else
                f"MNIST is not under {data_dir()} (set DEMYSTIFY_DOWNLOAD=1 to fetch it)")
     if verbose:

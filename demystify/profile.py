@@ -21,10 +21,10 @@ PROFILE_KINDS = ("cpu", "gpu")
 BUDGETS: dict[str, dict[str, Any]] = {
     "01_ml_vs_dl": {
         "budget_s": {"cpu": 90, "gpu": 60},
-        "cpu": {"dataset": "digits", "image_size": 28, "mlp_epochs": 30, "cnn_epochs": 12,
-                "batch_size": 64, "max_shift": 4},
-        "gpu": {"dataset": "mnist", "image_size": 28, "mlp_epochs": 30, "cnn_epochs": 15,
-                "batch_size": 256, "max_shift": 4},
+        "cpu": {"dataset": "digits", "image_size": 28, "margin": 4, "classical_max_train": 2000,
+                "mlp_epochs": 30, "cnn_epochs": 10, "augmented_epochs": 6, "batch_size": 64, "max_shift": 4},
+        "gpu": {"dataset": "mnist", "image_size": 28, "margin": 4, "classical_max_train": 6000,
+                "mlp_epochs": 20, "cnn_epochs": 8, "augmented_epochs": 4, "batch_size": 256, "max_shift": 4},
     },
 }
 
