@@ -26,6 +26,19 @@ BUDGETS: dict[str, dict[str, Any]] = {
         "gpu": {"dataset": "mnist", "image_size": 28, "margin": 4, "classical_max_train": 6000,
                 "mlp_epochs": 20, "cnn_epochs": 8, "augmented_epochs": 4, "batch_size": 256, "max_shift": 4},
     },
+    "02_cnn_history": {
+        "budget_s": {"cpu": 90, "gpu": 60},
+        "cpu": {"dataset": "digits", "image_size": 28, "margin": 4, "conv_batch": 16,
+                "conv_repeats": 3, "shift_samples": 450, "max_shift": 4, "lenet_epochs": 8,
+                "lr": 2e-3, "batch_size": 32, "rnn_epochs": 15, "rbm_hidden": [256, 128],
+                "rbm_epochs": 20, "cd_k": 1, "gibbs_steps": 1000, "finetune_epochs": 20,
+                "labels_per_class": 10},
+        "gpu": {"dataset": "mnist", "image_size": 28, "margin": 4, "conv_batch": 256,
+                "conv_repeats": 10, "shift_samples": 2000, "max_shift": 4, "lenet_epochs": 8,
+                "lr": 2e-3, "batch_size": 128, "rnn_epochs": 30, "rbm_hidden": [256, 128],
+                "rbm_epochs": 50, "cd_k": 1, "gibbs_steps": 5000, "finetune_epochs": 30,
+                "labels_per_class": 10},
+    },
 }
 
 
