@@ -39,6 +39,15 @@ BUDGETS: dict[str, dict[str, Any]] = {
                 "rbm_epochs": 50, "cd_k": 1, "gibbs_steps": 5000, "finetune_epochs": 30,
                 "labels_per_class": 10},
     },
+    "04_nlp_vectors": {
+        "budget_s": {"cpu": 90, "gpu": 60},
+        "cpu": {"vocab_size": 4000, "min_count": 3, "embed_dim": 64, "window": 3, "negatives": 5,
+                "subsample": 1e-3, "w2v_epochs": 2, "w2v_batch": 4096, "w2v_lr": 2e-2,
+                "max_len": 32, "rnn_epochs": 6, "rnn_batch": 64, "rnn_lr": 2e-3},
+        "gpu": {"vocab_size": 8000, "min_count": 3, "embed_dim": 128, "window": 5, "negatives": 5,
+                "subsample": 1e-3, "w2v_epochs": 6, "w2v_batch": 8192, "w2v_lr": 1e-2,
+                "max_len": 40, "rnn_epochs": 10, "rnn_batch": 128, "rnn_lr": 2e-3},
+    },
 }
 
 
