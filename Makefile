@@ -2,6 +2,7 @@
 #   make book               build the site into _build/html from the stored notebook outputs
 #   make book EXECUTE=force re-execute every chapter first (e.g. on a GPU), then build
 #   make test               unit tests, nbval over every chapter, the site build and browser tests
+#   make screenshots        a PNG of each chapter's first screen in _build/screenshots/ (after book)
 #   make execute            re-run every chapter in place in the CPU profile (stored outputs)
 #   make bench              run each chapter once; write bench/results-cpu.md (or -gpu.md on CUDA)
 #   make lab                open the chapters in JupyterLab
@@ -13,7 +14,7 @@ EXECUTE ?=
 # pip prints a warning per package for this machine's optional local indexes; they are noise.
 PIP_QUIET := 2>&1 | grep -v "is ignored: it is neither a file nor a directory" || true
 
-.PHONY: all venv book execute test unit nbval bench lab clean
+.PHONY: all venv book execute test unit nbval bench lab clean chromium screenshots repeat
 
 all: test
 
@@ -38,15 +39,31 @@ execute: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/run_chapters.py --bench --profile auto
 
-# The chapters run in the CPU profile so that their outputs match the stored ones.
-test: $(STAMP)
-	DEMYSTIFY_PROFILE=cpu $(BIN)/python -m pytest
+# The chapters run in the CPU profile so that their outputs match the stored ones, and offline:
+# tests/offline/sitecustomize.py (on PYTHONPATH, so in every kernel) fails any non-loopback connection.
+OFFLINE := PYTHONPATH=$(CURDIR)/tests/offline
+test: $(STAMP) chromium
+	DEMYSTIFY_PROFILE=cpu $(OFFLINE) $(BIN)/python -m pytest
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests -m "not slow"
 
 nbval: $(STAMP)
-	DEMYSTIFY_PROFILE=cpu $(BIN)/python -m pytest chapters
+	DEMYSTIFY_PROFILE=cpu $(OFFLINE) $(BIN)/python -m pytest chapters
+
+# The browser tests and screenshots drive Debian's Chromium (never `playwright install`).
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+chromium:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+		{ $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium; }
+
+screenshots: book chromium
+	$(BIN)/python tests/site_browser.py _build/html _build/screenshots
+
+# Every chapter twice in fresh kernels: identical NBVAL_CHECK_OUTPUT cells and asserted metrics
+# (slow, not part of `make test`); writes bench/repeat.md.
+repeat: $(STAMP)
+	$(OFFLINE) $(BIN)/python bench/repeat.py
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab chapters/

@@ -8,8 +8,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -109,17 +107,8 @@ def test_vendored_files_match_their_recorded_checksums():
 
 # --- slow: the real build ---------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("site")
-    cmd = [sys.executable, "-c", "from jupyter_book.cli.main import main; main()",
-           "build", str(ROOT), "--path-output", str(out), "--warningiserror", "--keep-going"]
-    run = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
-    log = run.stdout + run.stderr
-    assert run.returncode == 0, f"the site build failed or warned:\n{log[-6000:]}"
-    warnings = [line for line in log.splitlines() if "WARNING" in line]
-    assert not warnings, "\n".join(warnings)
-    return out / "_build" / "html"
+# `site` (the book built once per session into a temporary folder) is a fixture of conftest.py,
+# shared with the browser tests (test_browser.py).
 
 
 @pytest.mark.slow
