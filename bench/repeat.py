@@ -1,0 +1,232 @@
+"""Repeatability: run every chapter twice, compare what must not change; write bench/repeat.md.
+
+    python bench/repeat.py                          # make repeat: every chapter, 2 runs
+    python bench/repeat.py chapters/01_ml_vs_dl.ipynb --runs 3
+
+Each run is a fresh kernel in the CPU profile (as `make execute`), without touching the
+notebook. Compared between runs, exactly:
+  * every `# NBVAL_CHECK_OUTPUT` cell's text output, after tests/nbval_sanitize.cfg (as nbval);
+  * every value an `assert` of the chapter reads: the variables named in its assert statements
+    (accuracies, scores tables, parameter counts), captured after the last cell; floats by repr.
+The checked cells are also compared with the outputs stored in the notebook. Slow (each chapter
+runs twice), so it is not part of `make test`; the lead runs it before a release.
+"""
+from __future__ import annotations
+
+import argparse
+import ast
+import configparser
+import datetime as dt
+import json
+import os
+import platform
+import re
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+
+ROOT = Path(__file__).resolve().parent.parent
+CHECK = "# NBVAL_CHECK_OUTPUT"
+MARK = "REPEAT_PROBE"
+
+# Runs in the kernel after the chapter: the asserted variables, made comparable as JSON.
+PROBE = r'''
+def _repeat_norm(value, depth=0):
+    import numbers, types
+    try:
+        import torch
+        if isinstance(value, torch.Tensor):
+            value = value.detach().cpu()
+            return value.tolist() if value.numel() <= 256 else \
+                f"tensor{tuple(value.shape)} sum={float(value.double().sum())!r}"
+    except ImportError:
+        pass
+    try:
+        import numpy as np
+        if isinstance(value, np.generic):
+            value = value.item()
+        elif isinstance(value, np.ndarray):
+            return value.tolist() if value.size <= 256 else \
+                f"array{value.shape} sum={float(value.astype('float64').sum())!r}"
+    except ImportError:
+        pass
+    if hasattr(value, "to_dict") and hasattr(value, "index"):      # pandas Series/DataFrame
+        value = value.to_dict()
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, numbers.Number):
+        return repr(value)
+    if depth < 4 and isinstance(value, dict) and len(value) <= 256:
+        return {str(k): _repeat_norm(v, depth + 1) for k, v in value.items()}
+    if depth < 4 and isinstance(value, (list, tuple, set)) and len(value) <= 256:
+        items = sorted(value, key=repr) if isinstance(value, set) else value
+        return [_repeat_norm(v, depth + 1) for v in items]
+    if hasattr(value, "metrics") and isinstance(getattr(value, "metrics"), dict):   # History
+        return _repeat_norm(value.metrics, depth + 1)
+    return None                  # models, modules, functions: not a value to compare
+import json as _repeat_json
+_repeat_values = {}
+for _repeat_name in NAMES:
+    if _repeat_name in globals():
+        _repeat_value = _repeat_norm(globals()[_repeat_name])
+        if _repeat_value is not None:
+            _repeat_values[_repeat_name] = _repeat_value
+print("MARK" + _repeat_json.dumps(_repeat_values, sort_keys=True))
+'''
+
+
+def sanitizers() -> list[tuple[re.Pattern, str]]:
+    """nbval's substitutions (tests/nbval_sanitize.cfg), applied to checked outputs."""
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read(ROOT / "tests" / "nbval_sanitize.cfg")
+    return [(re.compile(parser[s]["regex"]), parser[s]["replace"]) for s in parser.sections()]
+
+
+def output_text(cell, rules) -> str:
+    parts = []
+    for out in cell.get("outputs", []):
+        if out.get("output_type") == "stream":
+            parts.append(out.get("text", ""))
+        elif out.get("output_type") in ("execute_result", "display_data"):
+            parts.append(out.get("data", {}).get("text/plain", ""))
+        elif out.get("output_type") == "error":
+            parts.append(f"{out.get('ename')}: {out.get('evalue')}")
+    text = "".join(parts)
+    for pattern, replacement in rules:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def is_checked(cell) -> bool:
+    return cell.cell_type == "code" and any(line.strip() == CHECK for line in cell.source.splitlines())
+
+
+def asserted_names(nb) -> list[str]:
+    """Variables read by the chapter's assert statements (cells with magics are skipped)."""
+    names: set[str] = set()
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        try:
+            tree = ast.parse(cell.source)
+        except SyntaxError:
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Assert):
+                names |= {n.id for n in ast.walk(node.test) if isinstance(n, ast.Name)}
+    return sorted(names)
+
+
+def run_once(path: Path, names: list[str], timeout: int) -> dict:
+    nb = nbformat.read(path, as_version=4)
+    probe = PROBE.replace("NAMES", repr(names)).replace('"MARK"', repr(MARK))
+    nb.cells.append(nbformat.v4.new_code_cell(probe))
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                            resources={"metadata": {"path": str(path.parent)}})
+    started, status = time.perf_counter(), "ok"
+    try:
+        client.execute()
+    except CellExecutionError as err:
+        status = "FAILED: " + str(err).strip().splitlines()[-1][:200]
+    wall = time.perf_counter() - started
+    values = {}
+    for out in nb.cells.pop().get("outputs", []):
+        if MARK in out.get("text", ""):
+            values = json.loads(out["text"].split(MARK, 1)[1])
+    rules = sanitizers()
+    checked = {i: output_text(c, rules) for i, c in enumerate(nb.cells) if is_checked(c)}
+    return {"status": status, "wall_s": wall, "checked": checked, "values": values}
+
+
+def compare(path: Path, runs: int, timeout: int) -> dict:
+    stored = nbformat.read(path, as_version=4)
+    rules = sanitizers()
+    stored_checked = {i: output_text(c, rules) for i, c in enumerate(stored.cells) if is_checked(c)}
+    names = asserted_names(stored)
+    results = []
+    for k in range(runs):
+        print(f"  run {k + 1}/{runs} …", flush=True)
+        results.append(run_once(path, names, timeout))
+        print(f"    {results[-1]['status']} in {results[-1]['wall_s']:.0f} s", flush=True)
+    first = results[0]
+    differences = []
+    for k, other in enumerate(results[1:], start=2):
+        for i, text in first["checked"].items():
+            if other["checked"].get(i) != text:
+                differences.append(f"cell {i}: checked output differs between run 1 and run {k}")
+        for name in sorted(set(first["values"]) | set(other["values"])):
+            if first["values"].get(name) != other["values"].get(name):
+                differences.append(f"`{name}` differs between run 1 and run {k}")
+    stored_diff = [f"cell {i}: checked output differs from the stored one"
+                   for i, text in stored_checked.items() if first["checked"].get(i) != text]
+    return {"runs": results, "names": names, "differences": differences, "stored_diff": stored_diff,
+            "ok": all(r["status"] == "ok" for r in results) and not differences}
+
+
+def write_report(report: dict[str, dict], runs: int, out: Path) -> None:
+    lines = ["# Repeatability — every chapter run twice", "",
+             f"Last run by `make repeat` (bench/repeat.py) on {dt.date.today().isoformat()}: "
+             f"{runs} runs per chapter, each in a fresh kernel, CPU profile; "
+             f"{os.cpu_count()} logical CPUs, Python {platform.python_version()}.",
+             "Compared exactly between runs: the text of every `# NBVAL_CHECK_OUTPUT` cell (after",
+             "tests/nbval_sanitize.cfg, as nbval compares them) and every value the chapter's `assert`",
+             "statements read (floats compared by their full repr). Wall times were measured on a",
+             "shared machine and are not a benchmark (see results-cpu.md).", "",
+             "| chapter | runs ok | checked cells | asserted values | identical across runs | "
+             "checked cells = stored | wall s per run |",
+             "|---|---:|---:|---:|---|---|---|"]
+    for chapter, r in report.items():
+        ok_runs = sum(run["status"] == "ok" for run in r["runs"])
+        walls = ", ".join(f"{run['wall_s']:.0f}" for run in r["runs"])
+        lines.append(f"| {chapter} | {ok_runs}/{len(r['runs'])} | {len(r['runs'][0]['checked'])} | "
+                     f"{len(r['runs'][0]['values'])} | {'yes' if r['ok'] else 'NO'} | "
+                     f"{'yes' if not r['stored_diff'] else 'NO'} | {walls} |")
+    for chapter, r in report.items():
+        lines += ["", f"## {chapter}", ""]
+        for problem in r["differences"] + r["stored_diff"] + \
+                [run["status"] for run in r["runs"] if run["status"] != "ok"]:
+            lines.append(f"- **{problem}**")
+        lines.append("Asserted values (run 1; identical in every run unless listed above):")
+        lines.append("")
+        for name, value in sorted(r["runs"][0]["values"].items()):
+            text = json.dumps(value, ensure_ascii=False)
+            lines.append(f"- `{name}` = `{text if len(text) <= 300 else text[:300] + ' …'}`")
+    out.write_text("\n".join(lines) + "\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("notebooks", nargs="*", type=Path, help="default: chapters/*.ipynb")
+    parser.add_argument("--runs", type=int, default=2)
+    parser.add_argument("--timeout", type=int, default=1800, help="seconds per cell")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "repeat.md")
+    args = parser.parse_args(argv)
+    if args.runs < 2:
+        parser.error("--runs must be at least 2")
+    os.environ["DEMYSTIFY_PROFILE"] = "cpu"      # the profile of the stored outputs
+    os.environ["DEMYSTIFY_DEVICE"] = "cpu"
+    notebooks = args.notebooks or sorted((ROOT / "chapters").glob("[0-9][0-9]_*.ipynb"))
+    missing = [str(p) for p in notebooks if not Path(p).exists()]
+    if missing:
+        parser.error(f"no such notebook: {', '.join(missing)}")
+    report = {}
+    for path in notebooks:
+        path = Path(path).resolve()
+        print(f"▶ {path.name}", flush=True)
+        report[path.stem] = r = compare(path, args.runs, args.timeout)
+        print(f"  {'identical' if r['ok'] else 'DIFFERENT'}: {len(r['runs'][0]['checked'])} checked "
+              f"cells, {len(r['runs'][0]['values'])} asserted values; {r['differences'] + r['stored_diff']}",
+              flush=True)
+    write_report(report, args.runs, args.out)
+    print(f"wrote {args.out}")
+    return 0 if all(r["ok"] for r in report.values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
