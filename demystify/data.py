@@ -109,6 +109,8 @@ def resize_images(images: torch.Tensor, size: int) -> torch.Tensor:
     """Resize a batch (N, C, H, W) to size×size with antialiased bilinear interpolation."""
     if images.ndim != 4:
         raise ValueError(f"resize_images expects (N, C, H, W), got shape {tuple(images.shape)}")
+    if size < 1:
+        raise ValueError(f"resize_images needs a size of at least 1 pixel, got {size}")
     if images.shape[-1] == size and images.shape[-2] == size:
         return images
     return F.interpolate(images, size=(size, size), mode="bilinear", antialias=True,

@@ -16,6 +16,8 @@ def get_device(name: str | None = None) -> torch.device:
     An unknown or unavailable name raises one `ValueError` that says what to use instead.
     """
     name = name or os.environ.get("DEMYSTIFY_DEVICE") or None
+    if name is not None and not isinstance(name, (str, torch.device)):
+        raise TypeError(f"device name must be a string such as 'cpu' or 'cuda:0', got {name!r}")
     if name is None:
         if torch.cuda.is_available():
             return torch.device("cuda")
@@ -23,7 +25,7 @@ def get_device(name: str | None = None) -> torch.device:
             return torch.device("mps")
         return torch.device("cpu")
     try:
-        device = torch.device(name.strip().lower())
+        device = torch.device(str(name).strip().lower())
     except (RuntimeError, ValueError):
         raise ValueError(f"unknown device {name!r}: use {VALID_DEVICES}") from None
     if device.type not in ("cpu", "cuda", "mps"):
@@ -40,9 +42,19 @@ def get_device(name: str | None = None) -> torch.device:
     return device
 
 
+def as_device(device: torch.device | str) -> torch.device:
+    """`device` as a torch.device; an unknown name raises one ValueError naming the valid ones."""
+    if isinstance(device, torch.device):
+        return device
+    try:
+        return torch.device(device)
+    except (RuntimeError, ValueError, TypeError):
+        raise ValueError(f"unknown device {device!r}: use {VALID_DEVICES}") from None
+
+
 def autocast(device: torch.device | str) -> contextlib.AbstractContextManager:
     """bf16 mixed precision on CUDA; a no-op context everywhere else."""
-    device = torch.device(device)
+    device = as_device(device)
     if device.type == "cuda":
         return torch.autocast("cuda", dtype=torch.bfloat16)
     return contextlib.nullcontext()
@@ -50,7 +62,7 @@ def autocast(device: torch.device | str) -> contextlib.AbstractContextManager:
 
 def configure(device: torch.device | str) -> None:
     """Turn on the fast paths a GPU has (cuDNN autotuning, TF32 matmuls); nothing on CPU."""
-    device = torch.device(device)
+    device = as_device(device)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
         torch.backends.cuda.matmul.allow_tf32 = True
@@ -59,7 +71,7 @@ def configure(device: torch.device | str) -> None:
 
 def describe_hardware(device: torch.device | str | None = None) -> str:
     """One banner line: device name, torch version, CPU threads or GPU memory."""
-    device = torch.device(device) if device is not None else get_device()
+    device = as_device(device) if device is not None else get_device()
     if device.type == "cuda":
         index = device.index if device.index is not None else torch.cuda.current_device()
         props = torch.cuda.get_device_properties(index)

@@ -27,6 +27,15 @@ def plot_history(histories: History | Mapping[str, History], metrics: Sequence[s
     """Learning curves: one panel per metric, train (solid) and validation (dashed) per run."""
     if isinstance(histories, History):
         histories = {"": histories}
+    if not isinstance(histories, Mapping) or not histories or \
+            not all(isinstance(h, History) for h in histories.values()):
+        raise ValueError("plot_history expects a History or a non-empty mapping {name: History}, "
+                         f"got {type(histories).__name__}")
+    known = {key.split("_", 1)[1] for h in histories.values() for key in h.metrics
+             if key.startswith(("train_", "val_"))}
+    if not known & set(metrics):
+        raise ValueError(f"no history has the metric(s) {', '.join(metrics)}; "
+                         f"they have: {', '.join(sorted(known)) or 'nothing logged'}")
     fig, axes = plt.subplots(1, len(metrics), figsize=(5 * len(metrics), 3.4), squeeze=False)
     for ax, metric in zip(axes[0], metrics):
         for i, (name, history) in enumerate(histories.items()):
@@ -55,6 +64,10 @@ def show_images(images, labels: Sequence | None = None, ncols: int = 8, cmap: st
         images = images[:, 0] if images.shape[1] == 1 else images.transpose(0, 2, 3, 1)
     if images.ndim not in (3, 4) or len(images) == 0:
         raise ValueError(f"show_images expects a non-empty batch of images, got shape {images.shape}")
+    if ncols < 1:
+        raise ValueError(f"ncols must be at least 1, got {ncols}")
+    if labels is not None and len(labels) < len(images):
+        raise ValueError(f"show_images got {len(images)} images but only {len(labels)} labels")
     ncols = min(ncols, len(images))
     nrows = math.ceil(len(images) / ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows + 0.3), squeeze=False)
@@ -73,8 +86,10 @@ def show_images(images, labels: Sequence | None = None, ncols: int = 8, cmap: st
 def show_filters(weight: torch.Tensor, ncols: int = 8, title: str | None = None) -> Figure:
     """First-layer convolution kernels (out, in, k, k) as a grid, diverging colours around 0."""
     weight = _numpy(weight)
-    if weight.ndim != 4:
+    if weight.ndim != 4 or weight.shape[0] == 0:
         raise ValueError(f"show_filters expects conv weights (out, in, k, k), got {weight.shape}")
+    if ncols < 1:
+        raise ValueError(f"ncols must be at least 1, got {ncols}")
     kernels = weight[:, 0]
     limit = float(np.abs(kernels).max()) or 1.0
     ncols = min(ncols, len(kernels))

@@ -91,7 +91,8 @@ def profile_kind(device: torch.device | str | None = None) -> str:
     if device is None:
         from .device import get_device
         device = get_device()
-    return "gpu" if torch.device(device).type in ("cuda", "mps") else "cpu"
+    from .device import as_device
+    return "gpu" if as_device(device).type in ("cuda", "mps") else "cpu"
 
 
 def profile(chapter: str, device: torch.device | str | None = None) -> Profile:

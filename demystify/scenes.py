@@ -135,9 +135,12 @@ def describe(boxes: np.ndarray, digits: list[int], sizes: list[str]) -> list[str
     3. the chain without size words;
     4. a count and a list: "two digits : a 3 and a large 7".
     """
+    boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    if not len(boxes) == len(digits) == len(sizes):
+        raise ValueError(f"describe needs one box and one size word per digit, got {len(boxes)} "
+                         f"boxes, {len(digits)} digits and {len(sizes)} size words")
     if len(digits) == 0:
         return ["an empty canvas"]
-    boxes = np.asarray(boxes, dtype=np.float64)
     order = sorted(range(len(digits)), key=lambda i: ((boxes[i, 0] + boxes[i, 2]) / 2, i))
 
     def chain(indices: list[int], with_size: bool) -> str:

@@ -1,6 +1,7 @@
 """One training loop for the whole course: fit(), evaluate(), predict(), seeding."""
 from __future__ import annotations
 
+import numbers
 import os
 import random
 import time
@@ -20,6 +21,8 @@ Batches = tuple[torch.Tensor, torch.Tensor] | Iterable[tuple[torch.Tensor, torch
 
 def seed_everything(seed: int = 0) -> torch.Generator:
     """Seed Python, NumPy and torch (all devices); returns a torch.Generator for shuffling."""
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= seed < 2**32:
+        raise ValueError(f"seed must be an integer from 0 to 2**32 - 1, got {seed!r}")
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
@@ -34,6 +37,8 @@ def batches(x: torch.Tensor, y: torch.Tensor, batch_size: int, shuffle: bool = F
         raise ValueError(f"inputs and targets differ in length: {len(x)} vs {len(y)}")
     if len(x) == 0:
         raise ValueError("cannot make batches of an empty dataset")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
     order = torch.randperm(len(x), generator=generator) if shuffle else torch.arange(len(x))
     for start in range(0, len(x), batch_size):
         index = order[start:start + batch_size].to(x.device)
@@ -78,10 +83,16 @@ class History:
         return f"History({epochs} epochs in {self.seconds:.1f} s: {last})"
 
 
+def _model_device(model: nn.Module) -> torch.device:
+    """Where a model's parameters live (CPU for a model without parameters)."""
+    first = next(iter(model.parameters()), None)
+    return first.device if first is not None else torch.device("cpu")
+
+
 def evaluate(model: nn.Module, data: Batches, *, loss_fn: Callable = F.cross_entropy,
              batch_size: int = 512, device: torch.device | None = None) -> dict[str, float]:
     """Mean loss and accuracy of a classifier over a dataset (eval mode, no gradients)."""
-    device = device or next(model.parameters()).device
+    device = device or _model_device(model)
     model.eval()
     total_loss, correct, count = 0.0, 0, 0
     with torch.no_grad(), autocast(device):
@@ -98,7 +109,9 @@ def evaluate(model: nn.Module, data: Batches, *, loss_fn: Callable = F.cross_ent
 
 def predict(model: nn.Module, x: torch.Tensor, batch_size: int = 512) -> torch.Tensor:
     """The model's outputs for a tensor of inputs, batched, on the CPU."""
-    device = next(model.parameters()).device
+    if len(x) == 0:
+        raise ValueError("predict() got no inputs (an empty tensor)")
+    device = _model_device(model)
     model.eval()
     outputs = []
     with torch.no_grad(), autocast(device):
