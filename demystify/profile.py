@@ -48,6 +48,17 @@ BUDGETS: dict[str, dict[str, Any]] = {
                 "subsample": 1e-3, "w2v_epochs": 6, "w2v_batch": 8192, "w2v_lr": 1e-2,
                 "max_len": 40, "rnn_epochs": 10, "rnn_batch": 128, "rnn_lr": 2e-3},
     },
+    "10_azure_gpus": {
+        "budget_s": {"cpu": 90, "gpu": 180},
+        "cpu": {"matmul_sizes": [128, 256, 512, 1024], "copy_mib": [4, 32, 256], "min_time_s": 0.1,
+                "image_size": 224, "batch_size": 2, "steps": 2, "compile": False,
+                "loader_images": 128, "loader_batch": 32, "workers": 2,
+                "ddp_nproc": 2, "ddp_epochs": 4, "ddp_global_batch": 64},
+        "gpu": {"matmul_sizes": [512, 1024, 2048, 4096, 8192], "copy_mib": [16, 256, 2048],
+                "min_time_s": 0.3, "image_size": 224, "batch_size": 128, "steps": 10, "compile": True,
+                "loader_images": 2048, "loader_batch": 128, "workers": 4,
+                "ddp_nproc": 2, "ddp_epochs": 4, "ddp_global_batch": 64},
+    },
 }
 
 
