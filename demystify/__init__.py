@@ -10,7 +10,7 @@ import torch
 from .data import (DataCorrupt, DataNotAvailable, ImageData, data_dir, download_allowed, fetch,
                    load_digits, load_handwritten_digits, load_mnist, mnist_present, resize_images,
                    sha256sum)
-from .device import autocast, configure, describe_hardware, get_device
+from .device import autocast, autocast_dtype, configure, describe_hardware, get_device
 from .plot import plot_attention, plot_history, show_feature_maps, show_filters, show_images
 from .profile import Profile, profile
 from .train import History, batches, evaluate, fit, predict, seed_everything
@@ -33,7 +33,8 @@ def start(chapter: str, seed: int = 0) -> tuple[torch.device, Profile]:
 
 
 __all__ = [
-    "DataCorrupt", "DataNotAvailable", "History", "ImageData", "Profile", "autocast", "batches",
+    "DataCorrupt", "DataNotAvailable", "History", "ImageData", "Profile", "autocast",
+    "autocast_dtype", "batches",
     "configure", "data_dir", "describe_hardware", "download_allowed", "evaluate", "fetch", "fit",
     "get_device", "load_digits", "load_handwritten_digits", "load_mnist", "mnist_present",
     "plot_attention", "plot_history", "predict", "profile", "resize_images", "seed_everything",

@@ -52,12 +52,22 @@ def as_device(device: torch.device | str) -> torch.device:
         raise ValueError(f"unknown device {device!r}: use {VALID_DEVICES}") from None
 
 
-def autocast(device: torch.device | str) -> contextlib.AbstractContextManager:
-    """bf16 mixed precision on CUDA; a no-op context everywhere else."""
+def autocast_dtype(device: torch.device | str) -> torch.dtype | None:
+    """The mixed-precision type for `device`: bf16 on GPUs that have it (Ampere and newer),
+    fp16 on older CUDA GPUs (T4, V100: train with a GradScaler), None (full fp32) elsewhere."""
     device = as_device(device)
-    if device.type == "cuda":
-        return torch.autocast("cuda", dtype=torch.bfloat16)
-    return contextlib.nullcontext()
+    if device.type != "cuda":
+        return None
+    major, _ = torch.cuda.get_device_capability(device)
+    return torch.bfloat16 if major >= 8 else torch.float16
+
+
+def autocast(device: torch.device | str) -> contextlib.AbstractContextManager:
+    """Mixed precision on CUDA (see autocast_dtype); a no-op context everywhere else."""
+    dtype = autocast_dtype(device)
+    if dtype is None:
+        return contextlib.nullcontext()
+    return torch.autocast("cuda", dtype=dtype)
 
 
 def configure(device: torch.device | str) -> None:

@@ -14,7 +14,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from .device import autocast, get_device
+from .device import autocast, autocast_dtype, get_device
 
 Batches = tuple[torch.Tensor, torch.Tensor] | Iterable[tuple[torch.Tensor, torch.Tensor]]
 
@@ -127,7 +127,8 @@ def fit(model: nn.Module, train: Batches, val: Batches | None = None, *, epochs:
     """Train a classifier with Adam (or `optimizer`) and return its per-epoch History.
 
     `train`/`val` are (inputs, targets) tensors, batched here, or any iterable of batches
-    (e.g. a DataLoader). On CUDA the forward pass runs under bf16 autocast.
+    (e.g. a DataLoader). On CUDA the forward pass runs under autocast: bf16 where the GPU has
+    it, else fp16 with a gradient scaler (which is a no-op everywhere else).
     """
     if epochs < 1:
         raise ValueError(f"epochs must be at least 1, got {epochs}")
@@ -137,6 +138,8 @@ def fit(model: nn.Module, train: Batches, val: Batches | None = None, *, epochs:
     generator = torch.Generator().manual_seed(seed)
     train, val = _move(train, device), (_move(val, device) if val is not None else None)
     history, start = History(), time.perf_counter()
+    # fp16 gradients underflow without loss scaling; bf16 and fp32 need none (scaler disabled).
+    scaler = torch.amp.GradScaler("cuda", enabled=autocast_dtype(device) == torch.float16)
     bar = tqdm(range(epochs), desc=desc, disable=not progress, leave=True)
     for _ in bar:
         model.train()
@@ -147,8 +150,9 @@ def fit(model: nn.Module, train: Batches, val: Batches | None = None, *, epochs:
                 logits = model(x).float()
                 loss = loss_fn(logits, y)
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
+            scaler.scale(loss).backward()
+            scaler.step(optimizer)
+            scaler.update()
             total_loss += loss.item() * len(y)
             correct += (logits.argmax(-1) == y).sum().item()
             count += len(y)

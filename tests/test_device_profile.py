@@ -79,3 +79,15 @@ def test_start_seeds_and_prints_one_banner(capsys, monkeypatch):
     assert torch.equal(first, torch.rand(1))
     out = capsys.readouterr().out.strip().splitlines()
     assert len(out) == 2 and "profile cpu" in out[0] and device.type == "cpu"
+
+
+def test_mixed_precision_type_is_none_on_cpu():
+    from demystify import autocast_dtype
+    assert autocast_dtype("cpu") is None
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_mixed_precision_type_follows_the_gpu():
+    from demystify import autocast_dtype
+    major, _ = torch.cuda.get_device_capability()
+    assert autocast_dtype("cuda") == (torch.bfloat16 if major >= 8 else torch.float16)
