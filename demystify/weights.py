@@ -1,0 +1,109 @@
+"""Saving and loading model weights safely: atomic writes, no pickled code, clear errors.
+
+Checkpoints are plain tensors by name (a state_dict), written to a temporary file and renamed,
+so an interrupted run never leaves half a file. `.safetensors` files use the safetensors format
+(readable from any language); other names use `torch.save` and are read back with
+`torch.load(weights_only=True)`, which refuses to run pickled code. ImageNet weights of
+torchvision's models come through `demystify.fetch`: used when present under `data_dir()`,
+downloaded only with `DEMYSTIFY_DOWNLOAD=1`, always SHA-256-checked.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+
+import torch
+import torch.nn as nn
+
+from .data import DataCorrupt, fetch
+
+# torchvision's ResNet18_Weights.IMAGENET1K_V1 (= DEFAULT); the file name carries the first
+# 8 hex digits of this SHA-256, as torchvision's own hash check expects.
+RESNET18_SHA256 = "f37072fd47e89c5e827621c5baffa7500819f7896bbacec160b1a16c560e07ec"
+
+
+def _state_dict(weights: nn.Module | Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    state = weights.state_dict() if isinstance(weights, nn.Module) else dict(weights)
+    bad = [name for name, value in state.items() if not isinstance(value, torch.Tensor)]
+    if bad:
+        raise TypeError(f"weights must map names to tensors; not tensors: {', '.join(bad[:5])}")
+    return {name: value.detach().cpu().contiguous() for name, value in state.items()}
+
+
+def save_weights(weights: nn.Module | Mapping[str, torch.Tensor], path: str | Path) -> Path:
+    """Write a model's state_dict (or a name → tensor mapping) atomically; return the path.
+
+    The format follows the suffix: `.safetensors` → safetensors, anything else → `torch.save`.
+    """
+    path = Path(path)
+    state = _state_dict(weights)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(handle)
+    try:
+        if path.suffix == ".safetensors":
+            from safetensors.torch import save_file
+            # safetensors refuses tensors that share memory (tied weights): store copies
+            save_file({name: value.clone() for name, value in state.items()}, tmp)
+        else:
+            torch.save(state, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def load_weights(path: str | Path, model: nn.Module | None = None) -> dict[str, torch.Tensor]:
+    """Read a state_dict written by `save_weights` (or any weights-only checkpoint).
+
+    With `model`, the weights are also loaded into it, strictly: a missing, unexpected or
+    wrongly shaped tensor raises one ValueError that names them.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no checkpoint at {path}: train and save the model first "
+                                f"(save_weights), or check the path")
+    try:
+        if path.suffix == ".safetensors":
+            from safetensors.torch import load_file
+            state = load_file(str(path))
+        else:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:   # truncated, not a checkpoint, or pickled code
+        raise DataCorrupt(f"{path} is not a readable weights file ({type(err).__name__}); "
+                          f"delete it and save or fetch it again") from None
+    if not isinstance(state, Mapping) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise DataCorrupt(f"{path} does not hold a state_dict (names → tensors)")
+    if model is not None:
+        expected = model.state_dict()
+        missing = sorted(set(expected) - set(state))
+        unexpected = sorted(set(state) - set(expected))
+        shapes = [f"{k} {tuple(state[k].shape)} vs {tuple(v.shape)}" for k, v in expected.items()
+                  if k in state and state[k].shape != v.shape]
+        if missing or unexpected or shapes:
+            details = "; ".join(part for part in (
+                f"missing {', '.join(missing[:5])}" if missing else "",
+                f"unexpected {', '.join(unexpected[:5])}" if unexpected else "",
+                f"wrong shape {', '.join(shapes[:5])}" if shapes else "") if part)
+            raise ValueError(f"{path.name} does not fit {type(model).__name__}: {details}")
+        model.load_state_dict(state)
+    return dict(state)
+
+
+def imagenet_resnet18(sha256: str = RESNET18_SHA256) -> nn.Module:
+    """torchvision's ResNet-18 with its ImageNet weights (`ResNet18_Weights.DEFAULT`), in eval mode.
+
+    The weights file is read from `data_dir()/torchvision/resnet18-f37072fd.pth` or downloaded
+    there with `DEMYSTIFY_DOWNLOAD=1`; otherwise `DataNotAvailable` says what to do.
+    """
+    from torchvision.models import ResNet18_Weights, resnet18
+
+    url = ResNet18_Weights.DEFAULT.url
+    path = fetch(url, f"torchvision/{Path(url).name}", sha256,
+                 what="torchvision's ImageNet ResNet-18 weights")
+    model = resnet18(weights=None)
+    load_weights(path, model)
+    return model.eval()

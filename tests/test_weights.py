@@ -1,0 +1,95 @@
+from pathlib import Path
+
+import pytest
+import torch
+import torch.nn as nn
+
+from demystify import DataCorrupt, DataNotAvailable, sha256sum
+from demystify.weights import RESNET18_SHA256, imagenet_resnet18, load_weights, save_weights
+
+
+def _model() -> nn.Module:
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 6 * 6, 3))
+
+
+@pytest.mark.parametrize("name", ["net.safetensors", "net.pt"])
+def test_save_and_load_round_trip(tmp_path, name):
+    model = _model()
+    path = save_weights(model, tmp_path / "sub" / name)
+    assert path.exists() and not list(path.parent.glob("*.tmp"))
+    fresh = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 6 * 6, 3))
+    state = load_weights(path, fresh)
+    x = torch.rand(2, 1, 8, 8)
+    assert torch.equal(model(x), fresh(x))
+    assert set(state) == set(model.state_dict())
+
+
+def test_save_is_atomic_when_writing_fails(tmp_path, monkeypatch):
+    path = tmp_path / "net.pt"
+    save_weights(_model(), path)
+    before = path.read_bytes()
+
+    def broken_save(*args, **kwargs):
+        raise OSError("disk full")
+    monkeypatch.setattr(torch, "save", broken_save)
+    with pytest.raises(OSError, match="disk full"):
+        save_weights(nn.Linear(2, 2), path)
+    assert path.read_bytes() == before and not list(tmp_path.glob("*.tmp"))
+
+
+def test_save_rejects_non_tensors(tmp_path):
+    with pytest.raises(TypeError, match="not tensors: step"):
+        save_weights({"w": torch.zeros(2), "step": 3}, tmp_path / "bad.pt")
+
+
+def test_load_reports_missing_corrupt_and_mismatched_files(tmp_path):
+    with pytest.raises(FileNotFoundError, match="save_weights"):
+        load_weights(tmp_path / "absent.safetensors")
+    corrupt = tmp_path / "corrupt.safetensors"
+    corrupt.write_bytes(b"not a checkpoint")
+    with pytest.raises(DataCorrupt, match="delete it"):
+        load_weights(corrupt)
+    truncated = tmp_path / "truncated.pt"
+    truncated.write_bytes(save_weights(_model(), tmp_path / "full.pt").read_bytes()[:100])
+    with pytest.raises(DataCorrupt):
+        load_weights(truncated)
+    path = save_weights(_model(), tmp_path / "net.pt")
+    with pytest.raises(ValueError, match="wrong shape 3.weight"):
+        load_weights(path, nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.Flatten(),
+                                         nn.Linear(4 * 6 * 6, 5)))
+    with pytest.raises(ValueError, match="unexpected"):
+        load_weights(path, nn.Sequential(nn.Conv2d(1, 4, 3)))
+
+
+def test_load_refuses_pickled_code(tmp_path):
+    path = tmp_path / "evil.pt"
+    torch.save({"w": torch.zeros(1), "f": print}, path)   # a callable needs unpickling code
+    with pytest.raises(DataCorrupt):
+        load_weights(path)
+
+
+def test_resnet18_checksum_matches_torchvision_file_name():
+    from torchvision.models import ResNet18_Weights
+    assert Path(ResNet18_Weights.DEFAULT.url).stem.split("-")[-1] == RESNET18_SHA256[:8]
+
+
+def test_resnet18_absent_without_download_says_what_to_do(tmp_path, monkeypatch):
+    monkeypatch.setenv("DEMYSTIFY_DATA", str(tmp_path))
+    with pytest.raises(DataNotAvailable, match="DEMYSTIFY_DOWNLOAD=1"):
+        imagenet_resnet18()
+
+
+def test_resnet18_loads_a_present_verified_file(tmp_path, monkeypatch):
+    from torchvision.models import resnet18
+    monkeypatch.setenv("DEMYSTIFY_DATA", str(tmp_path))
+    torch.manual_seed(0)
+    reference = resnet18(weights=None).eval()
+    path = save_weights(reference, tmp_path / "torchvision" / "resnet18-f37072fd.pth")
+    model = imagenet_resnet18(sha256=sha256sum(path))
+    x = torch.rand(1, 3, 64, 64)
+    with torch.no_grad():
+        assert torch.equal(model(x), reference(x))
+    assert not model.training
+    with pytest.raises(DataCorrupt, match="corrupt"):     # the official checksum rejects it
+        imagenet_resnet18()
