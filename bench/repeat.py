@@ -2,6 +2,7 @@
 
     python bench/repeat.py                          # make repeat: every chapter, 2 runs
     python bench/repeat.py chapters/01_ml_vs_dl.ipynb --runs 3
+    python bench/repeat.py chapters/01_ml_vs_dl.ipynb --threads 1   # as torch on 1 core
 
 Each run is a fresh kernel in the CPU profile (as `make execute`), without touching the
 notebook. Compared between runs, exactly:
@@ -19,7 +20,6 @@ import configparser
 import datetime as dt
 import json
 import os
-import platform
 import re
 import sys
 import time
@@ -77,7 +77,9 @@ for _repeat_name in NAMES:
         _repeat_value = _repeat_norm(globals()[_repeat_name])
         if _repeat_value is not None:
             _repeat_values[_repeat_name] = _repeat_value
-print("MARK" + _repeat_json.dumps(_repeat_values, sort_keys=True))
+import torch as _repeat_torch
+print("MARK" + _repeat_json.dumps({"values": _repeat_values, "threads": _repeat_torch.get_num_threads()},
+                                  sort_keys=True))
 '''
 
 
@@ -135,13 +137,14 @@ def run_once(path: Path, names: list[str], timeout: int) -> dict:
     except CellExecutionError as err:
         status = "FAILED: " + str(err).strip().splitlines()[-1][:200]
     wall = time.perf_counter() - started
-    values = {}
+    values, threads = {}, None
     for out in nb.cells.pop().get("outputs", []):
         if MARK in out.get("text", ""):
-            values = json.loads(out["text"].split(MARK, 1)[1])
+            probe_out = json.loads(out["text"].split(MARK, 1)[1])
+            values, threads = probe_out["values"], probe_out["threads"]
     rules = sanitizers()
     checked = {i: output_text(c, rules) for i, c in enumerate(nb.cells) if is_checked(c)}
-    return {"status": status, "wall_s": wall, "checked": checked, "values": values}
+    return {"status": status, "wall_s": wall, "checked": checked, "values": values, "threads": threads}
 
 
 def compare(path: Path, runs: int, timeout: int) -> dict:
@@ -169,31 +172,47 @@ def compare(path: Path, runs: int, timeout: int) -> dict:
             "ok": all(r["status"] == "ok" for r in results) and not differences}
 
 
-def write_report(report: dict[str, dict], runs: int, out: Path) -> None:
+def write_report(records: dict[str, dict], out: Path) -> None:
+    """bench/repeat.md from every record (one per chapter and torch thread count)."""
     lines = ["# Repeatability — every chapter run twice", "",
-             f"Last run by `make repeat` (bench/repeat.py) on {dt.date.today().isoformat()}: "
-             f"{runs} runs per chapter, each in a fresh kernel, CPU profile; "
-             f"{os.cpu_count()} logical CPUs, Python {platform.python_version()}.",
-             "Compared exactly between runs: the text of every `# NBVAL_CHECK_OUTPUT` cell (after",
+             "Written by `make repeat` (bench/repeat.py; the raw record is bench/repeat.json). Each",
+             "chapter runs twice or more, each time in a fresh kernel in the CPU profile. Compared",
+             "exactly between the runs: the text of every `# NBVAL_CHECK_OUTPUT` cell (after",
              "tests/nbval_sanitize.cfg, as nbval compares them) and every value the chapter's `assert`",
-             "statements read (floats compared by their full repr). Wall times were measured on a",
-             "shared machine and are not a benchmark (see results-cpu.md).", "",
-             "| chapter | runs ok | checked cells | asserted values | identical across runs | "
-             "checked cells = stored | wall s per run |",
-             "|---|---:|---:|---:|---|---|---|"]
-    for chapter, r in report.items():
-        ok_runs = sum(run["status"] == "ok" for run in r["runs"])
-        walls = ", ".join(f"{run['wall_s']:.0f}" for run in r["runs"])
-        lines.append(f"| {chapter} | {ok_runs}/{len(r['runs'])} | {len(r['runs'][0]['checked'])} | "
-                     f"{len(r['runs'][0]['values'])} | {'yes' if r['ok'] else 'NO'} | "
-                     f"{'yes' if not r['stored_diff'] else 'NO'} | {walls} |")
-    for chapter, r in report.items():
-        lines += ["", f"## {chapter}", ""]
+             "statements read (floats by their full repr). The checked cells are also compared with",
+             "the outputs stored in the notebook. Wall times come from a shared machine: not a benchmark.",
+             "", "| chapter | torch threads | date | runs ok | checked cells | asserted values | "
+             "identical across runs | checked cells = stored | wall s per run |",
+             "|---|---:|---|---:|---:|---:|---|---|---|"]
+    for key, r in sorted(records.items()):
+        runs = r["runs"]
+        walls = ", ".join(f"{run['wall_s']:.0f}" for run in runs)
+        lines.append(f"| {r['chapter']} | {runs[0]['threads']} | {r['date']} | "
+                     f"{sum(run['status'] == 'ok' for run in runs)}/{len(runs)} | "
+                     f"{len(runs[0]['checked'])} | {len(runs[0]['values'])} | "
+                     f"{'yes' if r['ok'] else '**NO**'} | {'yes' if not r['stored_diff'] else '**NO**'} | "
+                     f"{walls} |")
+    by_chapter: dict[str, list[dict]] = {}
+    for key, r in sorted(records.items()):
+        by_chapter.setdefault(r["chapter"], []).append(r)
+    for chapter, rs in by_chapter.items():
+        if len(rs) < 2:
+            continue
+        first = rs[0]["runs"][0]
+        for other in rs[1:]:
+            values = other["runs"][0]["values"]
+            differ = sorted(n for n in set(first["values"]) | set(values)
+                            if first["values"].get(n) != values.get(n))
+            lines += ["", f"{chapter}, {first['threads']} vs {other['runs'][0]['threads']} torch "
+                      f"threads: " + (f"the asserted values {', '.join(differ)} differ (a different "
+                      f"summation order in float32 kernels; each is still identical run to run)"
+                      if differ else "identical asserted values.")]
+    for key, r in sorted(records.items()):
+        lines += ["", f"## {r['chapter']}, {r['runs'][0]['threads']} torch thread(s)", ""]
         for problem in r["differences"] + r["stored_diff"] + \
                 [run["status"] for run in r["runs"] if run["status"] != "ok"]:
             lines.append(f"- **{problem}**")
-        lines.append("Asserted values (run 1; identical in every run unless listed above):")
-        lines.append("")
+        lines += ["Asserted values (run 1; identical in every run unless listed above):", ""]
         for name, value in sorted(r["runs"][0]["values"].items()):
             text = json.dumps(value, ensure_ascii=False)
             lines.append(f"- `{name}` = `{text if len(text) <= 300 else text[:300] + ' …'}`")
@@ -205,12 +224,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("notebooks", nargs="*", type=Path, help="default: chapters/*.ipynb")
     parser.add_argument("--runs", type=int, default=2)
     parser.add_argument("--timeout", type=int, default=1800, help="seconds per cell")
-    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "repeat.md")
+    parser.add_argument("--threads", type=int, help="torch threads in the kernels (default: torch's)")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "repeat.md",
+                        help="the report; its raw record goes next to it as .json")
     args = parser.parse_args(argv)
     if args.runs < 2:
         parser.error("--runs must be at least 2")
     os.environ["DEMYSTIFY_PROFILE"] = "cpu"      # the profile of the stored outputs
     os.environ["DEMYSTIFY_DEVICE"] = "cpu"
+    if args.threads:
+        os.environ["OMP_NUM_THREADS"] = str(args.threads)   # torch's intra-op threads in the kernels
+    record_file = args.out.with_suffix(".json")
+    records = json.loads(record_file.read_text()) if record_file.exists() else {}
     notebooks = args.notebooks or sorted((ROOT / "chapters").glob("[0-9][0-9]_*.ipynb"))
     missing = [str(p) for p in notebooks if not Path(p).exists()]
     if missing:
@@ -220,10 +245,13 @@ def main(argv: list[str] | None = None) -> int:
         path = Path(path).resolve()
         print(f"▶ {path.name}", flush=True)
         report[path.stem] = r = compare(path, args.runs, args.timeout)
+        r.update(chapter=path.stem, date=dt.date.today().isoformat())
+        records[f"{path.stem}@{r['runs'][0]['threads']}"] = r
         print(f"  {'identical' if r['ok'] else 'DIFFERENT'}: {len(r['runs'][0]['checked'])} checked "
               f"cells, {len(r['runs'][0]['values'])} asserted values; {r['differences'] + r['stored_diff']}",
               flush=True)
-    write_report(report, args.runs, args.out)
+    record_file.write_text(json.dumps(records, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
+    write_report(records, args.out)
     print(f"wrote {args.out}")
     return 0 if all(r["ok"] for r in report.values()) else 1
 

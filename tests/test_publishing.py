@@ -39,8 +39,8 @@ def make_targets_called(data: dict) -> list[str]:
 
 
 def test_workflows_parse_and_call_existing_make_targets():
-    files = sorted(p.name for p in WORKFLOWS.glob("*.yml"))
-    assert files == ["pages.yml", "test.yml"]
+    files = sorted(p.name for p in WORKFLOWS.glob("*.y*ml"))
+    assert {"pages.yml", "test.yml"} <= set(files)
     for name in files:
         called = make_targets_called(workflow(name))
         assert called, f"{name} runs no make target"
