@@ -39,6 +39,15 @@ BUDGETS: dict[str, dict[str, Any]] = {
                 "rbm_epochs": 50, "cd_k": 1, "gibbs_steps": 5000, "finetune_epochs": 30,
                 "labels_per_class": 10},
     },
+    "03_imagenet_architectures": {
+        "budget_s": {"cpu": 90, "gpu": 120},
+        "cpu": {"dataset": "digits", "image_size": 8, "max_train": 2000, "width": 16,
+                "shallow_blocks": 1, "deep_blocks": 4, "epochs": 12, "batch_size": 128, "lr": 0.05,
+                "latency_repeats": 2, "latency_batch": 1},
+        "gpu": {"dataset": "mnist", "image_size": 28, "max_train": 20000, "width": 16,
+                "shallow_blocks": 3, "deep_blocks": 9, "epochs": 10, "batch_size": 128, "lr": 0.05,
+                "latency_repeats": 20, "latency_batch": 32},
+    },
     "04_nlp_vectors": {
         "budget_s": {"cpu": 90, "gpu": 60},
         "cpu": {"vocab_size": 4000, "min_count": 3, "embed_dim": 64, "window": 3, "negatives": 5,
