@@ -170,11 +170,12 @@ def test_stored_widgets_render_as_live_controls(browser, base, chapter):
             page.wait_for_selector(selector, state="attached", timeout=15_000)
         assert page.locator(CONTROL_SELECTOR).count() >= 1
         texts = page.locator(".jupyter-widgets.widget-text input")
-        if texts.count():     # live: a text box takes typing
+        if texts.count():     # live: a text (or number) box takes typing
             box = texts.first
             box.scroll_into_view_if_needed()
-            box.fill("typed")
-            assert box.input_value() == "typed", f"{chapter}: the text box does not take input"
+            typed = "7" if box.get_attribute("type") == "number" else "typed"
+            box.fill(typed)
+            assert box.input_value() == typed, f"{chapter}: the text box does not take input"
         sliders = page.locator(".jupyter-widgets.widget-slider")
         if sliders.count():   # live: the keyboard moves the first slider and its readout follows
             slider = sliders.first
