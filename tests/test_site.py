@@ -51,7 +51,8 @@ def _source(path: str) -> Path:
 
 
 def _chapter_notebooks() -> list[Path]:
-    return sorted((ROOT / "chapters").glob("[0-9][0-9]_*.ipynb"))
+    """The chapter notebooks the book publishes (those _toc.yml lists)."""
+    return [ROOT / f"{path}.ipynb" for path in _toc_files() if (ROOT / f"{path}.ipynb").exists()]
 
 
 # --- fast -------------------------------------------------------------------------------------
