@@ -57,6 +57,17 @@ BUDGETS: dict[str, dict[str, Any]] = {
                 "subsample": 1e-3, "w2v_epochs": 6, "w2v_batch": 8192, "w2v_lr": 1e-2,
                 "max_len": 40, "rnn_epochs": 10, "rnn_batch": 128, "rnn_lr": 2e-3},
     },
+    "05_question_answering": {   # bAbI 1k (1,000 questions a task); the GPU adds restarts, epochs
+        "budget_s": {"cpu": 120, "gpu": 300},
+        "cpu": {"memory_size": 50, "embedding_dim": 20, "hops": 3, "batch_size": 32,
+                "linear_start_epochs": 15, "memn2n_epochs": 45, "restarts": 1,
+                "lstm_sentences": 20, "lstm_hidden": 64, "lstm_epochs": 20, "lstm_batch": 64,
+                "reasoner_size": "10k", "reasoner_epochs": 20, "reasoner_batch": 128},
+        "gpu": {"memory_size": 50, "embedding_dim": 20, "hops": 3, "batch_size": 32,
+                "linear_start_epochs": 20, "memn2n_epochs": 60, "restarts": 3,
+                "lstm_sentences": 50, "lstm_hidden": 64, "lstm_epochs": 40, "lstm_batch": 64,
+                "reasoner_size": "10k", "reasoner_epochs": 40, "reasoner_batch": 128},
+    },
     "08_deep_rl": {   # CartPole's MLPs run on the CPU in both profiles; the GPU times Atari updates
         "budget_s": {"cpu": 120, "gpu": 90},
         "cpu": {"buffer_size": 50000, "batch_size": 64, "lr": 5e-4, "eps_end": 0.05,
