@@ -91,3 +91,18 @@ def test_mixed_precision_type_follows_the_gpu():
     from demystify import autocast_dtype
     major, _ = torch.cuda.get_device_capability()
     assert autocast_dtype("cuda") == (torch.bfloat16 if major >= 8 else torch.float16)
+
+
+def test_start_runs_small_models_on_one_cpu_thread(monkeypatch):
+    monkeypatch.setenv("DEMYSTIFY_DEVICE", "cpu")
+    before = torch.get_num_threads()
+    try:
+        start("01_ml_vs_dl")
+        assert torch.get_num_threads() == 1
+        torch.set_num_threads(before)
+        start("01_ml_vs_dl", cpu_threads=None)
+        assert torch.get_num_threads() == before
+        with pytest.raises(ValueError, match="at least 1"):
+            start("01_ml_vs_dl", cpu_threads=0)
+    finally:
+        torch.set_num_threads(before)
