@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from site_browser import toc_files
 
 ROOT = Path(__file__).resolve().parents[1]
 REPO_URL = "https://github.com/demystify-dl/demystifying-deep-learning"
@@ -28,19 +29,7 @@ def _config() -> dict:
 
 def _toc_files() -> list[str]:
     """Every `file:` of _toc.yml, root first, in reading order."""
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    files = [toc["root"]]
-
-    def walk(entries):
-        for entry in entries or []:
-            if "file" in entry:
-                files.append(entry["file"])
-            walk(entry.get("sections"))
-
-    for part in toc.get("parts", []):
-        walk(part.get("chapters"))
-    walk(toc.get("chapters"))
-    return files
+    return toc_files(ROOT)
 
 
 def _source(path: str) -> Path:
