@@ -15,6 +15,8 @@ from the test split, so no handwritten digit is shared between them. Everything 
 """
 from __future__ import annotations
 
+import itertools
+import re
 from dataclasses import dataclass, field
 
 import matplotlib.pyplot as plt
@@ -63,6 +65,10 @@ class Scenes:
 
     def targets(self) -> list[dict[str, torch.Tensor]]:
         return [self.target(i) for i in range(len(self))]
+
+    def describes(self, i: int, caption: str) -> bool:
+        """Whether `caption` is a true description of scene i (see `is_true`)."""
+        return is_true(caption, self.boxes[i].numpy(), self.digits(i), self.sizes[i])
 
     def __repr__(self) -> str:
         n_digits = sum(len(b) for b in self.boxes)
@@ -157,6 +163,62 @@ def describe(boxes: np.ndarray, digits: list[int], sizes: list[str]) -> list[str
     return list(dict.fromkeys(captions))      # drop duplicates, keep the order
 
 
+_NOUN = r"an? (?:(?:small|large) )?\d"
+_RELATION = r"to the left of|to the right of|above|below"
+_CHAIN = re.compile(rf"({_NOUN})((?: (?:{_RELATION}) {_NOUN})*)")
+_COUNT = re.compile(rf"(\w+) digits? : ({_NOUN}(?: , {_NOUN})*(?: and {_NOUN})?)")
+
+
+def _parse_noun(text: str) -> tuple[int, str] | None:
+    """'a large 7' → (7, 'large'); None when the article is wrong ('a 8', 'an 3')."""
+    words = text.split()
+    digit, size = int(words[-1]), words[1] if len(words) == 3 else ""
+    return (digit, size) if _noun(digit, size) == text else None
+
+
+def is_true(caption: str, boxes, digits: list[int], sizes: list[str]) -> bool:
+    """Whether `caption` is a grammatical and true description of a layout, in the grammar of `describe`.
+
+    A chain ("a 3 to the left of a large 7") must name every digit once, with right size words
+    (when it uses any) and a true relation between each digit and the next. A count ("two digits :
+    a 3 and a large 7") must give the right number and list the digits left to right. A caption
+    that is right by BLEU's standards can still be false by these: that is what this checks.
+    """
+    boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    caption = " ".join(caption.split())
+    if len(digits) == 0:
+        return caption == "an empty canvas"
+    chain, count = _CHAIN.fullmatch(caption), _COUNT.fullmatch(caption)
+    if chain:
+        nouns = [chain.group(1)] + re.findall(rf"(?:{_RELATION}) ({_NOUN})", chain.group(2))
+        relations = re.findall(rf"({_RELATION}) {_NOUN}", chain.group(2))
+    elif count:
+        if count.group(1) != NUMBER_WORDS[min(len(digits), 4)] or \
+                caption.split()[1] != ("digits" if len(digits) > 1 else "digit"):
+            return False
+        nouns = re.findall(_NOUN, count.group(2))
+        if len(nouns) > 1 and not count.group(2).endswith(" and " + nouns[-1]):
+            return False
+    else:
+        return False
+    parsed = [_parse_noun(noun) for noun in nouns]
+    if None in parsed or len(parsed) != len(digits):
+        return False
+
+    def fits(j: int, noun: tuple[int, str]) -> bool:
+        return digits[j] == noun[0] and noun[1] in ("", sizes[j])
+
+    if count:
+        order = sorted(range(len(digits)), key=lambda i: ((boxes[i, 0] + boxes[i, 2]) / 2, i))
+        return all(fits(j, noun) for j, noun in zip(order, parsed))
+    for assignment in itertools.permutations(range(len(digits))):
+        if all(fits(j, noun) for j, noun in zip(assignment, parsed)) and \
+                all(_relation(boxes[p], boxes[q])[0] == r
+                    for r, p, q in zip(relations, assignment, assignment[1:])):
+            return True
+    return False
+
+
 def make_scenes(n: int, *, split: str = "train", canvas: int = 64, digits: tuple[int, int] = (1, 4),
                 size: tuple[int, int] = (12, 28), clutter: int = 3, noise: float = 0.03,
                 source: ImageData | None = None, seed: int = 0) -> Scenes:
@@ -165,7 +227,8 @@ def make_scenes(n: int, *, split: str = "train", canvas: int = 64, digits: tuple
     split: which digits to draw ('train' or 'test' split of `source`, default scikit-learn's
     digits); canvas: side in pixels; digits: (fewest, most) per scene; size: (smallest, largest)
     digit side in pixels; clutter: at most this many faint strokes per scene; noise: std of the
-    Gaussian pixel noise. Digits never overlap (2 px apart at least).
+    Gaussian pixel noise. Digits never overlap (2 px apart at least); when no free place is
+    left after 50 tries, a scene keeps fewer digits than drawn.
     """
     if n < 1:
         raise ValueError(f"n must be at least 1, got {n}")
@@ -175,9 +238,10 @@ def make_scenes(n: int, *, split: str = "train", canvas: int = 64, digits: tuple
     low_s, high_s = size
     if not 6 <= low_s <= high_s:
         raise ValueError(f"size must be (smallest, largest) with 6 ≤ smallest ≤ largest, got {size}")
-    if high_s * 2 > canvas:
+    if high_s > canvas:
         raise ValueError(f"a canvas of {canvas} px is too small for digits up to {high_s} px: "
-                         f"use canvas ≥ {2 * high_s} or a smaller largest size")
+                         f"use canvas ≥ {high_s} (≥ {2 * high_s} leaves room for several digits) "
+                         f"or a smaller largest size")
     if clutter < 0 or noise < 0:
         raise ValueError(f"clutter and noise must be ≥ 0, got {clutter} and {noise}")
     pool, pool_labels, name = _digit_pool(source, split)

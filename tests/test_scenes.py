@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from demystify import ImageData
-from demystify.scenes import NUMBER_WORDS, describe, make_scenes, show_detections
+from demystify.scenes import NUMBER_WORDS, describe, is_true, make_scenes, show_detections
 
 matplotlib.use("Agg")
 
@@ -99,6 +99,24 @@ def test_captions_are_consistent_with_the_layout(scenes):
             assert not _fits(flipped, boxes, digits, sizes)
 
 
+def test_is_true_accepts_every_reference_and_rejects_false_captions(scenes):
+    for i in range(len(scenes)):
+        for caption in scenes.captions[i]:
+            assert scenes.describes(i, caption), (caption, scenes.boxes[i], scenes.digits(i))
+    boxes, digits, sizes = [[0, 20, 10, 34], [30, 18, 50, 46]], [3, 7], ["", "large"]
+    true = ["a 3 to the left of a large 7", "a 7 to the right of a 3", "a large 7 to the right of a 3",
+            "two digits : a 3 and a large 7", "two digits : a 3 and a 7"]
+    false = ["a 3 to the right of a large 7", "a small 3 to the left of a 7", "a 3 to the left of a 8",
+             "a 3 above a 7", "a 3", "a 3 to the left of a 7 to the left of a 7",
+             "three digits : a 3 and a 7", "two digits : a 7 and a 3", "two digits : a 3 , a 7",
+             "two digit : a 3 and a 7", "an 3 to the left of a 7", "the 3 is left of the 7", ""]
+    assert all(is_true(c, boxes, digits, sizes) for c in true)
+    assert not any(is_true(c, boxes, digits, sizes) for c in false)
+    assert is_true("an 8 above a 1", [[10, 0, 20, 10], [12, 30, 22, 40]], [8, 1], ["", ""])
+    assert not is_true("a 8 above a 1", [[10, 0, 20, 10], [12, 30, 22, 40]], [8, 1], ["", ""])
+    assert is_true("an empty canvas", [], [], []) and not is_true("a 1", [], [], [])
+
+
 def test_size_words_follow_the_drawn_size():
     scenes = make_scenes(100, seed=1, size=(12, 30))
     for i in range(len(scenes)):
@@ -123,7 +141,7 @@ def test_describe_examples():
 
 @pytest.mark.parametrize("kwargs, message", [
     ({"n": 0}, "n must be"), ({"digits": (0, 2)}, "digits must be"), ({"digits": (3, 5)}, "digits must be"),
-    ({"size": (20, 10)}, "size must be"), ({"canvas": 40}, "too small"), ({"split": "val"}, "split"),
+    ({"size": (20, 10)}, "size must be"), ({"canvas": 24}, "too small"), ({"split": "val"}, "split"),
     ({"clutter": -1}, "clutter"),
 ])
 def test_bad_arguments_say_what_to_do(kwargs, message):
