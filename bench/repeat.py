@@ -28,6 +28,7 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
+from run_chapters import chapter_notebooks   # bench/ is on sys.path when run as a script
 
 ROOT = Path(__file__).resolve().parent.parent
 CHECK = "# NBVAL_CHECK_OUTPUT"
@@ -236,10 +237,7 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["OMP_NUM_THREADS"] = str(args.threads)   # torch's intra-op threads in the kernels
     record_file = args.out.with_suffix(".json")
     records = json.loads(record_file.read_text()) if record_file.exists() else {}
-    notebooks = args.notebooks or sorted((ROOT / "chapters").glob("[0-9][0-9]_*.ipynb"))
-    missing = [str(p) for p in notebooks if not Path(p).exists()]
-    if missing:
-        parser.error(f"no such notebook: {', '.join(missing)}")
+    notebooks = chapter_notebooks(args.notebooks, parser)
     report = {}
     for path in notebooks:
         path = Path(path).resolve()

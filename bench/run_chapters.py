@@ -89,6 +89,15 @@ def run_notebook(path: Path, write_outputs: bool, timeout: int) -> dict:
             "gpu_peak_mib": gpu_peak, "status": status}
 
 
+def chapter_notebooks(given: list[Path], parser: argparse.ArgumentParser) -> list[Path]:
+    """The notebooks named on the command line, else every chapter; a missing one is a usage error."""
+    notebooks = given or sorted((ROOT / "chapters").glob("[0-9][0-9]_*.ipynb"))
+    missing = [str(p) for p in notebooks if not Path(p).exists()]
+    if missing:
+        parser.error(f"no such notebook: {', '.join(missing)}")
+    return notebooks
+
+
 def budget_for(chapter: str, kind: str) -> str:
     from demystify.profile import BUDGETS
     entry = BUDGETS.get(chapter)
@@ -142,10 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     from demystify.profile import profile_kind
     device = get_device()
     kind = profile_kind(device)
-    notebooks = args.notebooks or sorted((ROOT / "chapters").glob("[0-9][0-9]_*.ipynb"))
-    missing = [str(p) for p in notebooks if not Path(p).exists()]
-    if missing:
-        parser.error(f"no such notebook: {', '.join(missing)}")
+    notebooks = chapter_notebooks(args.notebooks, parser)
 
     results = {}
     for path in notebooks:
