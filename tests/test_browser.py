@@ -213,6 +213,38 @@ def test_dark_mode_toggle(browser, base):
             assert theme()[0] == "light"
 
 
+# Code that fits the page (book/_static/custom.css): a code line this long shows whole in a code
+# cell at a 1280-pixel-wide window, without scrolling sideways (black's line length).
+CODE_LINE = 88
+
+
+def pre_overflow(page, line: str) -> tuple[int, int]:
+    """Put `line` into the first visible code cell's <pre>; return its (scrollWidth, clientWidth)."""
+    return tuple(page.evaluate(
+        """line => {
+            const pre = [...document.querySelectorAll('div.cell_input pre')]
+                .find(e => e.clientWidth > 0);
+            pre.textContent = line;
+            return [pre.scrollWidth, pre.clientWidth];
+        }""", line))
+
+
+def test_code_cells_fit_88_characters_at_1280px(browser, base):
+    chapter = CHAPTERS[0]
+    with visit(browser, base, f"{chapter}.html") as seen:
+        page = seen.page
+        assert page.viewport_size == {"width": 1280, "height": 800}
+        assert page.locator("div.cell_input pre").count(), f"{chapter}.html shows no code cell"
+        line = "stage_1 = nn.Sequential(nn.Conv2d(1, 6, 5, padding=2), nn.Tanh(), nn.AvgPool2d(2))  # C1"
+        assert len(line) == CODE_LINE
+        scroll, client = pre_overflow(page, line)
+        assert scroll <= client, (f"{chapter}.html: a {CODE_LINE}-character line needs {scroll} px "
+                                  f"but a code cell shows {client} px at 1280 px wide")
+        # The measure bites: a much longer line does scroll (the <pre> neither wraps nor grows).
+        scroll, client = pre_overflow(page, line + " " + "x" * 40)
+        assert scroll > client
+
+
 def test_screenshots_of_every_chapter(browser, base, tmp_path):
     """What `make screenshots` writes to _build/screenshots/ (same code, one PNG per chapter)."""
     written = screenshot_pages(browser, base, tmp_path)
