@@ -7,6 +7,13 @@
 Each notebook runs once in a fresh kernel from the chapters/ folder. `--bench` records wall
 seconds, the kernel's peak resident memory and (on CUDA) peak GPU memory, and writes
 bench/results-cpu.md or bench/results-gpu.md. The timings are measurements, never asserted.
+
+`--write-outputs` runs on seed 0 (DEMYSTIFY_SEED=0) with the caller's DEMYSTIFY_CLAIMS_COMPARE
+and DEMYSTIFY_CLAIMS_SOFT removed; with `--profile cpu` (make execute) it also turns the claims
+the chapter made (DEMYSTIFY_CLAIMS_OUT, a fresh folder per notebook) into its committed record
+chapters/claims/<chapter>.json (see chapters/claims/README.md), or removes the record of a
+chapter that no longer makes claims. bench/robustness.py and bench/repeat.py run notebooks
+through `execute` and `claims_env` here too.
 """
 from __future__ import annotations
 
@@ -16,6 +23,7 @@ import json
 import os
 import platform
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -23,10 +31,11 @@ from pathlib import Path
 import nbformat
 import psutil
 from nbclient import NotebookClient
-from nbclient.exceptions import CellExecutionError
+from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+CLAIMS_DIR = ROOT / "chapters" / "claims"       # the committed claims records
 
 PROBE = ("import json, torch\n"
          "print('BENCH_PROBE' + json.dumps({'gpu_peak_mib': torch.cuda.max_memory_allocated() / 2**20"
@@ -64,19 +73,52 @@ class PeakMemory:
         self._thread.join()
 
 
-def run_notebook(path: Path, write_outputs: bool, timeout: int) -> dict:
+def claims_env(out: Path | str, seed: int, soft: bool = False,
+               base: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of a kernel whose claims go to `out`, on `seed`.
+
+    Starts from `base` (default: this process's environment) without the caller's
+    DEMYSTIFY_CLAIMS_COMPARE / DEMYSTIFY_CLAIMS_SOFT; `soft` records failed claims instead of
+    raising (make robustness).
+    """
+    env = {k: v for k, v in (os.environ if base is None else base).items()
+           if k not in ("DEMYSTIFY_CLAIMS_COMPARE", "DEMYSTIFY_CLAIMS_SOFT")}
+    env.update(DEMYSTIFY_CLAIMS_OUT=str(out), DEMYSTIFY_SEED=str(seed))
+    if soft:
+        env["DEMYSTIFY_CLAIMS_SOFT"] = "1"
+    return env
+
+
+def execute(nb, path: Path, timeout: int, env: dict[str, str] | None = None,
+            **client_options) -> tuple[str, float]:
+    """Run notebook `nb` (read from `path`) in a fresh kernel started in path's folder, in place.
+
+    The one way the runners in bench/ execute a notebook. `env` is the kernel's whole
+    environment (default: this process's). Returns ("ok" or "FAILED: <the error's last line>",
+    wall seconds, kernel start included).
+    """
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                            resources={"metadata": {"path": str(path.parent)}}, **client_options)
+    status, started = "ok", time.perf_counter()
+    try:
+        if env is None:
+            client.execute()
+        else:
+            client.execute(env=env)
+    except (CellExecutionError, CellTimeoutError, DeadKernelError) as err:
+        lines = str(err).strip().splitlines() or [type(err).__name__]
+        status = "FAILED: " + lines[-1][:200]
+    return status, time.perf_counter() - started
+
+
+def run_notebook(path: Path, write_outputs: bool, timeout: int,
+                 env: dict[str, str] | None = None) -> dict:
     """Execute one notebook; return its wall time, peak memory and status."""
     nb = nbformat.read(path, as_version=4)
     nb.cells.append(nbformat.v4.new_code_cell(PROBE))
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", record_timing=False,
-                            store_widget_state=True, resources={"metadata": {"path": str(path.parent)}})
-    status, started = "ok", time.perf_counter()
     with PeakMemory() as memory:
-        try:
-            client.execute()
-        except CellExecutionError as err:
-            status = "FAILED: " + str(err).strip().splitlines()[-1][:200]
-    wall = time.perf_counter() - started
+        status, wall = execute(nb, path, timeout, env, record_timing=False,
+                               store_widget_state=True)
     probe = nb.cells.pop()
     gpu_peak = None
     for output in probe.get("outputs", []):
@@ -87,6 +129,27 @@ def run_notebook(path: Path, write_outputs: bool, timeout: int) -> dict:
         nbformat.write(nb, path)
     return {"wall_s": wall, "cpu_s": sum(memory.cpu_s.values()), "peak_rss_mib": memory.peak / 2**20,
             "gpu_peak_mib": gpu_peak, "status": status}
+
+
+def write_claims_record(chapter: str, claims_out: Path, claims_dir: Path = CLAIMS_DIR,
+                        seed: int = 0) -> str | None:
+    """Turn the claims a run appended (claims_out/<chapter>.seed<seed>.jsonl) into the chapter's
+    committed record claims_dir/<chapter>.json; without claims, remove a stale record.
+    Returns what it did (None: nothing to do)."""
+    from demystify.claims import read_jsonl, record_path, write_record
+    made, record = Path(claims_out) / f"{chapter}.seed{seed}.jsonl", record_path(claims_dir, chapter)
+    if made.exists():
+        records = read_jsonl(made)
+        if records:
+            named = {r["chapter"] for r in records}
+            if named != {chapter}:
+                raise ValueError(f"{made} holds claims of {', '.join(sorted(named))}, not {chapter}")
+            write_record(record, records)
+            return f"wrote {record} ({len(records)} claims and timings)"
+    if record.exists():
+        record.unlink()
+        return f"removed {record}: {chapter} made no claims in this run"
+    return None
 
 
 def chapter_notebooks(given: list[Path], parser: argparse.ArgumentParser) -> list[Path]:
@@ -140,6 +203,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bench", action="store_true", help="write bench/results-<profile>.md")
     parser.add_argument("--profile", choices=("cpu", "gpu", "auto"), default="auto")
     parser.add_argument("--timeout", type=int, default=1800, help="seconds per cell")
+    parser.add_argument("--claims-dir", type=Path, default=CLAIMS_DIR,
+                        help="where --write-outputs --profile cpu writes the claims records "
+                             "(default: chapters/claims)")
     args = parser.parse_args(argv)
 
     if args.profile == "cpu":
@@ -157,9 +223,20 @@ def main(argv: list[str] | None = None) -> int:
     for path in notebooks:
         path = Path(path).resolve()
         print(f"▶ {path.name} ({kind} profile) …", flush=True)
-        results[path.stem] = r = run_notebook(path, args.write_outputs, args.timeout)
-        print(f"  {r['status']} in {r['wall_s']:.1f} s wall, {r['cpu_s']:.0f} s CPU, "
-              f"peak RSS {r['peak_rss_mib']:.0f} MiB", flush=True)
+        with tempfile.TemporaryDirectory(prefix="claims-") as claims_out:
+            # Stored outputs are seed 0; a caller's compare/soft settings must not leak in.
+            env = claims_env(claims_out, seed=0) if args.write_outputs else None
+            results[path.stem] = r = run_notebook(path, args.write_outputs, args.timeout, env)
+            print(f"  {r['status']} in {r['wall_s']:.1f} s wall, {r['cpu_s']:.0f} s CPU, "
+                  f"peak RSS {r['peak_rss_mib']:.0f} MiB", flush=True)
+            if args.write_outputs and args.profile == "cpu" and r["status"] == "ok":
+                try:
+                    done = write_claims_record(path.stem, Path(claims_out), args.claims_dir)
+                except ValueError as err:
+                    r["status"] = f"FAILED: {err}"
+                    done = f"claims record not written: {err}"
+                if done:
+                    print(f"  {done}", flush=True)
     if args.bench:
         print(f"wrote {write_results(results, kind, describe_hardware(device))}")
     return 0 if all(r["status"] == "ok" for r in results.values()) else 1
