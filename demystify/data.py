@@ -80,16 +80,27 @@ def fetch(url: str, filename: str, sha256: str, *, what: str) -> Path:
 
 @dataclass
 class ImageData:
-    """A labelled image dataset as tensors: images (N, 1, H, W) in [0, 1], labels int64."""
+    """A labelled image dataset as tensors: images (N, 1, H, W) in [0, 1], labels int64.
+
+    `x_val`/`y_val` hold the validation split when the loader made one: settings (epochs,
+    learning rates, variants) are chosen on it, and the test split is read once, at the end.
+    """
     name: str
     x_train: torch.Tensor
     y_train: torch.Tensor
     x_test: torch.Tensor
     y_test: torch.Tensor
     classes: list[str] = field(default_factory=lambda: [str(d) for d in range(10)])
+    x_val: torch.Tensor | None = None
+    y_val: torch.Tensor | None = None
 
     def __post_init__(self):
-        for split, x, y in (("train", self.x_train, self.y_train), ("test", self.x_test, self.y_test)):
+        splits = [("train", self.x_train, self.y_train), ("test", self.x_test, self.y_test)]
+        if (self.x_val is None) != (self.y_val is None):
+            raise ValueError(f"{self.name}: give both x_val and y_val, or neither")
+        if self.x_val is not None:
+            splits.append(("validation", self.x_val, self.y_val))
+        for split, x, y in splits:
             if x.ndim != 4 or len(x) != len(y):
                 raise ValueError(f"{self.name} {split}: expected images (N, C, H, W) and N labels, "
                                  f"got {tuple(x.shape)} and {tuple(y.shape)}")
@@ -101,8 +112,16 @@ class ImageData:
         return self.x_train.shape[-1]
 
     def __repr__(self) -> str:
-        return (f"{self.name}: {len(self.x_train)} train + {len(self.x_test)} test images of "
-                f"{self.image_size}×{self.image_size}, {len(self.classes)} classes")
+        val = f" + {len(self.x_val)} validation" if self.x_val is not None else ""
+        return (f"{self.name}: {len(self.x_train)} train{val} + {len(self.x_test)} test images "
+                f"of {self.image_size}×{self.image_size}, {len(self.classes)} classes")
+
+    def resized(self, size: int) -> "ImageData":
+        """The same splits with every image resized to size×size."""
+        val = {} if self.x_val is None else {"x_val": resize_images(self.x_val, size),
+                                             "y_val": self.y_val}
+        return ImageData(self.name, resize_images(self.x_train, size), self.y_train,
+                         resize_images(self.x_test, size), self.y_test, list(self.classes), **val)
 
 
 def resize_images(images: torch.Tensor, size: int) -> torch.Tensor:
@@ -117,29 +136,116 @@ def resize_images(images: torch.Tensor, size: int) -> torch.Tensor:
                          align_corners=False).clamp(0, 1)
 
 
-def load_digits(image_size: int = 8, test_fraction: float = 0.25, seed: int = 0,
-                margin: int = 0) -> ImageData:
-    """scikit-learn's 1,797 handwritten digits (UCI, 8×8, 16 grey levels), split with a seed.
+def _stratified_split(labels: np.ndarray, size: int | float, seed: int) -> tuple[np.ndarray,
+                                                                                 np.ndarray]:
+    """Indices (kept, taken) with `size` items taken, every class in proportion; seeded."""
+    from sklearn.model_selection import train_test_split
+    return train_test_split(np.arange(len(labels)), test_size=size, random_state=seed,
+                            stratify=labels)
 
+
+def load_digits(image_size: int = 8, test_fraction: float = 0.25, seed: int = 0,
+                margin: int = 0, val_fraction: float = 0.0) -> ImageData:
+    """scikit-learn's 1,797 handwritten digits (UCI, 8×8, 17 grey levels), split with a seed.
+
+    They are not raw scans: each pixel counts the ink in a 4×4 block of a 32×32 bitmap.
     `image_size=28` upsamples them to MNIST's size so the same models fit both; `margin=4`
     then frames each digit like MNIST does (a 20×20 digit centred in a 28×28 canvas).
+    `val_fraction` > 0 also holds out that fraction of the training split for validation.
     """
     from sklearn.datasets import load_digits as sklearn_digits
-    from sklearn.model_selection import train_test_split
 
     if not 0 < test_fraction < 1:
         raise ValueError(f"test_fraction must be between 0 and 1, got {test_fraction}")
+    if not 0 <= val_fraction < 1:
+        raise ValueError(f"val_fraction must be at least 0 and below 1, got {val_fraction}")
     if image_size - 2 * margin < 8 or margin < 0:
         raise ValueError(f"image_size - 2×margin must be at least 8 (the digits are 8×8), "
                          f"got image_size={image_size}, margin={margin}")
     bunch = sklearn_digits()
     images = torch.tensor(bunch.images / 16.0, dtype=torch.float32).unsqueeze(1)
     labels = torch.tensor(bunch.target, dtype=torch.int64)
-    train_idx, test_idx = train_test_split(np.arange(len(labels)), test_size=test_fraction,
-                                           random_state=seed, stratify=bunch.target)
+    train_idx, test_idx = _stratified_split(bunch.target, test_fraction, seed)
     images = F.pad(resize_images(images, image_size - 2 * margin), [margin] * 4)
+    val = {}
+    if val_fraction > 0:
+        keep, held = _stratified_split(bunch.target[train_idx], val_fraction, seed)
+        train_idx, val_idx = train_idx[keep], train_idx[held]
+        val = {"x_val": images[val_idx], "y_val": labels[val_idx]}
     return ImageData("scikit-learn digits", images[train_idx], labels[train_idx],
-                     images[test_idx], labels[test_idx])
+                     images[test_idx], labels[test_idx], **val)
+
+
+# MNIST's official 10,000 test digits, committed in data/mnist/ and shipped inside the package:
+# file -> SHA-256 of the *decompressed* bytes (the official bytes; data/README.md).
+MNIST_T10K = {
+    "t10k-images-idx3-ubyte.gz": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+    "t10k-labels-idx1-ubyte.gz": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+}
+CHECKOUT_DATA = Path(__file__).resolve().parent.parent / "data"
+PACKAGED_DATA = Path(__file__).resolve().parent / "course_data"   # in an installed wheel
+
+
+def course_file(relative: str) -> Path:
+    """A file committed under data/: read in place in a checkout, else the copy shipped inside
+    the installed package (pip install from git, Colab). Raises DataNotAvailable otherwise."""
+    for base in (CHECKOUT_DATA, PACKAGED_DATA):
+        if (base / relative).is_file():
+            return base / relative
+    raise DataNotAvailable(f"the course file data/{relative} is neither in this checkout "
+                           f"({CHECKOUT_DATA}) nor in the installed package ({PACKAGED_DATA}): "
+                           f"reinstall demystify from the repository")
+
+
+def read_idx(raw: bytes, what: str) -> np.ndarray:
+    """An array from the IDX format of LeCun's MNIST files (unsigned bytes, big-endian sizes)."""
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
+        raise DataCorrupt(f"{what} is not an IDX file of unsigned bytes")
+    ndim = raw[3]
+    header = 4 + 4 * ndim
+    shape = tuple(int.from_bytes(raw[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim))
+    if len(raw) != header + int(np.prod(shape)):
+        raise DataCorrupt(f"{what} holds {len(raw) - header} bytes of data; its header says "
+                          f"{shape}")
+    return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape)
+
+
+def _read_t10k(name: str) -> np.ndarray:
+    path = course_file(f"mnist/{name}")
+    try:
+        raw = gzip.decompress(path.read_bytes())
+    except (OSError, EOFError) as err:
+        raise DataCorrupt(f"{path} is not a valid gzip file ({err}); restore it with "
+                          f"`git checkout -- data/mnist/{name}`") from None
+    actual = hashlib.sha256(raw).hexdigest()
+    if actual != MNIST_T10K[name]:
+        raise DataCorrupt(f"{path} does not hold MNIST's official bytes (SHA-256 {actual[:12]}…, "
+                          f"expected {MNIST_T10K[name][:12]}…): restore it with "
+                          f"`git checkout -- data/mnist/{name}`")
+    return read_idx(raw, str(path))
+
+
+def load_mnist_t10k(n_test: int = 2000, n_val: int = 1000) -> ImageData:
+    """MNIST's official 10,000 test digits (28×28), split into train / validation / test.
+
+    The split is stratified and fixed (seed 0, whatever the chapter's seed), so every run and
+    every seed is scored on the same `n_test` digits; the rest are for training and validation.
+    """
+    if n_test < 10 or n_val < 10 or n_test + n_val > 9000:
+        raise ValueError(f"n_test and n_val must each be at least 10 and leave at least 1,000 "
+                         f"digits for training, got n_test={n_test}, n_val={n_val}")
+    images = _read_t10k("t10k-images-idx3-ubyte.gz")
+    labels = _read_t10k("t10k-labels-idx1-ubyte.gz")
+    if images.shape != (10000, 28, 28) or labels.shape != (10000,):
+        raise DataCorrupt(f"MNIST t10k files hold {images.shape} images and {labels.shape} "
+                          f"labels; expected 10000×28×28 and 10000")
+    x = torch.from_numpy(images.copy()).unsqueeze(1).float() / 255.0
+    y = torch.from_numpy(labels.astype(np.int64))
+    rest, test = _stratified_split(labels, n_test, 0)
+    keep, held = _stratified_split(labels[rest], n_val, 0)
+    train, val = rest[keep], rest[held]
+    return ImageData("MNIST's 10,000 test digits", x[train], y[train], x[test], y[test],
+                     x_val=x[val], y_val=y[val])
 
 
 MNIST_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
@@ -152,8 +258,15 @@ def mnist_present(root: str | Path | None = None) -> bool:
     return all((raw / name).exists() or (raw / f"{name}.gz").exists() for name in MNIST_FILES)
 
 
-def load_mnist(root: str | Path | None = None, download: bool | None = None) -> ImageData:
-    """MNIST (LeCun & Cortes 1998) through torchvision, from root/MNIST/raw or an opted-in download."""
+def load_mnist(root: str | Path | None = None, download: bool | None = None,
+               val_fraction: float = 0.0) -> ImageData:
+    """MNIST (LeCun & Cortes 1998) through torchvision, from root/MNIST/raw or an opted-in download.
+
+    `val_fraction` > 0 holds out that fraction of the training digits (stratified, seed 0) for
+    validation (1/12: 5,000 of the 60,000).
+    """
+    if not 0 <= val_fraction < 1:
+        raise ValueError(f"val_fraction must be at least 0 and below 1, got {val_fraction}")
     from torchvision.datasets import MNIST
 
     root = Path(root or data_dir())
@@ -187,25 +300,42 @@ def load_mnist(root: str | Path | None = None, download: bool | None = None) -> 
             raise DataCorrupt(f"MNIST files under {root / 'MNIST' / 'raw'} hold images of shape "
                               f"{tuple(images.shape)} and {len(labels)} labels; expected N×28×28")
         splits[train] = (images.unsqueeze(1).float() / 255.0, labels.long())
-    return ImageData("MNIST", *splits[True], *splits[False])
+    (x_train, y_train), (x_test, y_test) = splits[True], splits[False]
+    if not val_fraction:
+        return ImageData("MNIST", x_train, y_train, x_test, y_test)
+    keep, held = _stratified_split(y_train.numpy(), val_fraction, 0)
+    return ImageData("MNIST", x_train[keep], y_train[keep], x_test, y_test,
+                     x_val=x_train[held], y_val=y_train[held])
+
+
+DIGIT_SOURCES = ("mnist_t10k", "mnist", "digits")
 
 
 def load_handwritten_digits(prefer: str = "digits", image_size: int = 28, seed: int = 0,
-                            verbose: bool = True, margin: int = 0) -> ImageData:
-    """MNIST when preferred and available, else scikit-learn's digits; prints which and why.
+                            verbose: bool = True, margin: int = 0,
+                            val_fraction: float = 0.0) -> ImageData:
+    """The digits a profile asks for; prints which were loaded and why.
 
-    `margin` frames the digits like MNIST (see load_digits); MNIST is framed already.
+    - "mnist_t10k": MNIST's 10,000 official test digits, committed with the course
+      (7,000 train / 1,000 validation / 2,000 test, see `load_mnist_t10k`);
+    - "mnist": the full MNIST (55,000 train / 5,000 validation / 10,000 test) when its files
+      are present or downloads are allowed, else MNIST's 10,000 test digits as above;
+    - "digits": scikit-learn's 8×8 digits (`load_digits`: `seed`, `margin`, `val_fraction`).
+    Images are resized to image_size×image_size (MNIST is 28×28 and framed already).
     """
-    if prefer not in ("digits", "mnist"):
-        raise ValueError(f"prefer must be 'digits' or 'mnist', got {prefer!r}")
-    if prefer == "mnist" and (mnist_present() or download_allowed()):
-        data, why = load_mnist(), f"its files are under {data_dir()}"
-        data = ImageData(data.name, resize_images(data.x_train, image_size), data.y_train,
-                         resize_images(data.x_test, image_size), data.y_test)
+    if prefer not in DIGIT_SOURCES:
+        raise ValueError(f"prefer must be one of {', '.join(map(repr, DIGIT_SOURCES))}, "
+                         f"got {prefer!r}")
+    if prefer == "digits":
+        data = load_digits(image_size=image_size, seed=seed, margin=margin,
+                           val_fraction=val_fraction)
+        why = "this profile uses scikit-learn's 8×8 digits"
+    elif prefer == "mnist" and (mnist_present() or download_allowed()):
+        data, why = load_mnist(val_fraction=1 / 12).resized(image_size), f"its files are under {data_dir()}"
     else:
-        data = load_digits(image_size=image_size, seed=seed, margin=margin)
-        why = ("this profile uses the bundled digits" if prefer == "digits" else
-               f"MNIST is not under {data_dir()} (set DEMYSTIFY_DOWNLOAD=1 to fetch it)")
+        data = load_mnist_t10k().resized(image_size)
+        why = ("committed with the course" if prefer == "mnist_t10k" else
+               f"the full MNIST is not under {data_dir()} (set DEMYSTIFY_DOWNLOAD=1 to fetch it)")
     if verbose:
         print(f"dataset: {data} — {why}")
     return data

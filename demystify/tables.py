@@ -1,8 +1,9 @@
 """The small fact tables committed under data/ (competition results, configurations), verified.
 
 A chapter reads a table by name, e.g. `read_table("ilsvrc_results.csv")`. In a checkout of the
-repository the file is read in place. A notebook opened alone (Colab, an Azure VM) finds it under
-`data_dir()`, or downloads it from the repository when the learner opts in with
+repository the file is read in place; an installed package (Colab, an Azure VM) ships its own
+copy (`demystify.data.course_file`). Failing both, it is found under `data_dir()`, or downloaded
+from the repository when the learner opts in with
 `DEMYSTIFY_DOWNLOAD=1` — never implicitly. Either way its SHA-256, recorded here and in
 data/README.md, is checked, so a damaged or silently edited table fails with a clear message.
 """
@@ -11,10 +12,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .data import DataCorrupt, fetch, sha256sum
+from .data import DataCorrupt, DataNotAvailable, course_file, fetch, sha256sum
 
-# Where the tables live in a checkout, and where they are published.
-CHECKOUT_DATA = Path(__file__).resolve().parent.parent / "data"
+# Where the tables are published (a checkout reads data/, an installed package its own copy).
 REPOSITORY_DATA_URL = ("https://raw.githubusercontent.com/demystify-dl/demystifying-deep-learning/"
                        "main/data/")
 
@@ -35,8 +35,11 @@ def table_path(name: str) -> Path:
     if name not in TABLES:
         raise ValueError(f"unknown table {name!r}; the committed tables are: "
                          f"{', '.join(sorted(TABLES))}")
-    local = CHECKOUT_DATA / name
-    if local.exists():
+    try:
+        local = course_file(name)
+    except DataNotAvailable:
+        local = None
+    if local is not None:
         actual = sha256sum(local)
         if actual != TABLES[name]:
             raise DataCorrupt(f"{local} does not match its recorded SHA-256 ({actual[:12]}…, "

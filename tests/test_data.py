@@ -1,12 +1,14 @@
 import gzip
 import hashlib
+import shutil
 
 import numpy as np
 import pytest
 import torch
 
 from demystify import (DataCorrupt, DataNotAvailable, ImageData, fetch, load_digits,
-                       load_handwritten_digits, load_mnist, mnist_present, resize_images)
+                       load_handwritten_digits, load_mnist, load_mnist_t10k, mnist_present,
+                       resize_images)
 
 
 def test_digits_are_split_stratified_and_scaled():
@@ -88,12 +90,64 @@ def test_corrupt_mnist_names_the_folder(tmp_path):
 def test_handwritten_digits_fall_back_and_say_why(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("DEMYSTIFY_DATA", str(tmp_path))
     data = load_handwritten_digits(prefer="mnist")
-    assert data.name == "scikit-learn digits"
-    assert "MNIST is not under" in capsys.readouterr().out
-    _fake_mnist(tmp_path)
-    assert load_handwritten_digits(prefer="mnist").name == "MNIST"
-    with pytest.raises(ValueError, match="'digits' or 'mnist'"):
+    assert data.name == "MNIST's 10,000 test digits"
+    assert "the full MNIST is not under" in capsys.readouterr().out
+    _fake_mnist(tmp_path, n=240)
+    full = load_handwritten_digits(prefer="mnist", image_size=16)
+    assert full.name == "MNIST" and full.x_val is not None and full.x_test.shape[-1] == 16
+    with pytest.raises(ValueError, match="'mnist_t10k', 'mnist', 'digits'"):
         load_handwritten_digits(prefer="imagenet")
+
+
+def test_mnist_t10k_is_committed_verified_and_split_the_same_way_every_time():
+    data = load_mnist_t10k()
+    assert (len(data.x_train), len(data.x_val), len(data.x_test)) == (7000, 1000, 2000)
+    assert data.x_train.shape[1:] == (1, 28, 28) and 0 <= data.x_train.min() < data.x_train.max() <= 1
+    assert torch.bincount(data.y_test).min() >= 170            # stratified: every digit there
+    again = load_mnist_t10k()
+    assert torch.equal(data.y_test, again.y_test) and torch.equal(data.x_val, again.x_val)
+    seen = {tuple(x.flatten().tolist()) for x in data.x_test[:50]}
+    assert not seen & {tuple(x.flatten().tolist()) for x in data.x_train}   # disjoint splits
+    with pytest.raises(ValueError, match="n_test and n_val"):
+        load_mnist_t10k(n_test=5000, n_val=5000)
+
+
+def test_mnist_t10k_is_found_in_the_installed_package_and_checked(tmp_path, monkeypatch):
+    from demystify import data as data_module
+    packaged = tmp_path / "course_data" / "mnist"
+    packaged.mkdir(parents=True)
+    for name in data_module.MNIST_T10K:
+        shutil.copy2(data_module.CHECKOUT_DATA / "mnist" / name, packaged / name)
+    monkeypatch.setattr(data_module, "CHECKOUT_DATA", tmp_path / "no-checkout")
+    monkeypatch.setattr(data_module, "PACKAGED_DATA", tmp_path / "course_data")
+    assert len(load_mnist_t10k().x_test) == 2000
+    name = "t10k-labels-idx1-ubyte.gz"
+    labels = bytearray(gzip.decompress((packaged / name).read_bytes()))
+    labels[-1] = (labels[-1] + 1) % 10
+    (packaged / name).write_bytes(gzip.compress(bytes(labels)))
+    with pytest.raises(DataCorrupt, match="official bytes.*git checkout -- data/mnist/"):
+        load_mnist_t10k()
+    (packaged / name).unlink()
+    with pytest.raises(DataNotAvailable, match="reinstall demystify"):
+        load_mnist_t10k()
+
+
+def test_idx_reader_rejects_a_short_file():
+    from demystify.data import read_idx
+    header = bytes([0, 0, 8, 1]) + (5).to_bytes(4, "big")
+    assert read_idx(header + bytes(range(5)), "x").tolist() == [0, 1, 2, 3, 4]
+    with pytest.raises(DataCorrupt, match="header says"):
+        read_idx(header + bytes(3), "x")
+    with pytest.raises(DataCorrupt, match="not an IDX"):
+        read_idx(b"PK\x03\x04", "x")
+
+
+def test_digits_can_hold_out_a_validation_split():
+    data = load_digits(val_fraction=0.2)
+    assert data.x_val is not None and len(data.x_val) + len(data.x_train) == 1347
+    assert "validation" in repr(data)
+    with pytest.raises(ValueError, match="val_fraction"):
+        load_digits(val_fraction=1.0)
 
 
 def test_fetch_verifies_present_files(tmp_path, monkeypatch):

@@ -37,13 +37,15 @@ def make_env_without_demystify(where: Path) -> Path:
 
 
 def package_copy(dest: Path) -> Path:
-    """What `pip install demystify @ <url>` needs of the checkout (pip builds in the source
-    folder, so it builds in a copy and leaves the checkout clean)."""
+    """What `pip install demystify @ <url>` needs of the checkout: the package and the committed
+    data/ it ships (pip builds in the source folder, so it builds in a copy)."""
     dest.mkdir()
     for name in ("pyproject.toml", "README.md"):
         shutil.copy2(ROOT / name, dest / name)
     shutil.copytree(ROOT / "demystify", dest / "demystify",
                     ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    # data/ ships inside the package (demystify/course_data); the cache is never part of it.
+    shutil.copytree(ROOT / "data", dest / "data", ignore=shutil.ignore_patterns("cache"))
     return dest
 
 

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from demystify import DataCorrupt, DataNotAvailable, sha256sum
-from demystify import tables
+from demystify import data, tables
 from demystify.tables import TABLES, read_table, table_path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,7 +38,8 @@ def _isolated(monkeypatch, tmp_path, name="t.csv", content=b"a,b\n1,2\n"):
     checkout, cache = tmp_path / "checkout", tmp_path / "cache"
     checkout.mkdir(parents=True)
     cache.mkdir(parents=True)
-    monkeypatch.setattr(tables, "CHECKOUT_DATA", checkout)
+    monkeypatch.setattr(data, "CHECKOUT_DATA", checkout)
+    monkeypatch.setattr(data, "PACKAGED_DATA", tmp_path / "not-installed")
     monkeypatch.setenv("DEMYSTIFY_DATA", str(cache))
     (checkout / name).write_bytes(content)
     monkeypatch.setitem(TABLES, name, sha256sum(checkout / name))
