@@ -5,11 +5,15 @@ chapter needs once: the device, the profile, the data, the training loop and the
 """
 from __future__ import annotations
 
+import os
+
 import torch
 
-from .data import (DataCorrupt, DataNotAvailable, ImageData, data_dir, download_allowed, fetch,
-                   load_digits, load_handwritten_digits, load_mnist, mnist_present, resize_images,
-                   sha256sum)
+from . import claims as _claims
+from .claims import claim, glue, report, timing
+from .data import (DataCorrupt, DataNotAvailable, ImageData, course_file, data_dir,
+                   download_allowed, fetch, load_digits, load_handwritten_digits, load_mnist,
+                   load_mnist_t10k, mnist_present, resize_images, sha256sum)
 from .device import autocast, autocast_dtype, configure, describe_hardware, get_device
 from .plot import plot_attention, plot_history, show_feature_maps, show_filters, show_images
 from .profile import Profile, profile
@@ -18,8 +22,26 @@ from .train import History, batches, evaluate, fit, predict, seed_everything
 __version__ = "0.1.0"
 
 
-def start(chapter: str, seed: int = 0, cpu_threads: int | None = 1) -> tuple[torch.device, Profile]:
+def run_seed() -> int:
+    """The seed of this run: $DEMYSTIFY_SEED (an integer), default 0; stored outputs use 0."""
+    text = os.environ.get("DEMYSTIFY_SEED", "").strip()
+    if not text:
+        return 0
+    try:
+        seed = int(text)
+    except ValueError:
+        raise ValueError(f"DEMYSTIFY_SEED={text!r} is not an integer seed (e.g. 0 … 4)") from None
+    if not 0 <= seed < 2**32:
+        raise ValueError(f"DEMYSTIFY_SEED must be from 0 to 2**32 - 1, got {seed}")
+    return seed
+
+
+def start(chapter: str, seed: int | None = None,
+          cpu_threads: int | None = 1) -> tuple[torch.device, Profile]:
     """A chapter's setup in one call: seed everything, pick the device, load the profile.
+
+    The seed is `seed`, else $DEMYSTIFY_SEED, else 0 (`P.seed` gives it to the chapter; `fit`
+    uses it too). It also starts recording the chapter's claims (`demystify.claim`).
 
     On CPU, torch runs on `cpu_threads` threads (None keeps torch's default of one per core):
     the course's models are small, and for them extra threads mostly wait for each other —
@@ -29,19 +51,23 @@ def start(chapter: str, seed: int = 0, cpu_threads: int | None = 1) -> tuple[tor
     """
     if cpu_threads is not None and cpu_threads < 1:
         raise ValueError(f"cpu_threads must be at least 1 (or None for torch's default), got {cpu_threads}")
+    seed = run_seed() if seed is None else seed
     seed_everything(seed)
     device = get_device()
     configure(device)
     if device.type == "cpu" and cpu_threads is not None:
         torch.set_num_threads(cpu_threads)
-    chosen = profile(chapter, device)
-    print(f"{describe_hardware(device)} · profile {chosen.kind} (budget {chosen.budget_s} s)")
+    chosen = profile(chapter, device, seed=seed)
+    _claims.begin(chapter, seed, chosen.kind)
+    print(f"{describe_hardware(device)} · profile {chosen.kind} (budget {chosen.budget_s} s)"
+          f" · seed {seed}")
     return device, chosen
 
 
 __all__ = [
     "DataCorrupt", "DataNotAvailable", "History", "ImageData", "Profile", "autocast",
-    "autocast_dtype", "batches",
+    "autocast_dtype", "batches", "claim", "course_file", "glue", "load_mnist_t10k", "report",
+    "run_seed", "timing",
     "configure", "data_dir", "describe_hardware", "download_allowed", "evaluate", "fetch", "fit",
     "get_device", "load_digits", "load_handwritten_digits", "load_mnist", "mnist_present",
     "plot_attention", "plot_history", "predict", "profile", "resize_images", "seed_everything",

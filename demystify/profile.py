@@ -123,8 +123,9 @@ BUDGETS: dict[str, dict[str, Any]] = {
 class Profile(Mapping):
     """One chapter's sizes for one profile; read them as attributes (`P.epochs`) or keys."""
 
-    def __init__(self, chapter: str, kind: str, budget_s: float, sizes: Mapping[str, Any]):
-        self.chapter, self.kind, self.budget_s = chapter, kind, budget_s
+    def __init__(self, chapter: str, kind: str, budget_s: float, sizes: Mapping[str, Any],
+                 seed: int = 0):
+        self.chapter, self.kind, self.budget_s, self.seed = chapter, kind, budget_s, seed
         self._sizes = dict(sizes)
 
     def __getattr__(self, key: str) -> Any:
@@ -147,7 +148,8 @@ class Profile(Mapping):
 
     def __repr__(self) -> str:
         sizes = ", ".join(f"{k}={v}" for k, v in self._sizes.items())
-        return f"profile {self.kind} for {self.chapter} (budget {self.budget_s} s): {sizes}"
+        return (f"profile {self.kind} for {self.chapter} (budget {self.budget_s} s, "
+                f"seed {self.seed}): {sizes}")
 
 
 def profile_kind(device: torch.device | str | None = None) -> str:
@@ -164,11 +166,12 @@ def profile_kind(device: torch.device | str | None = None) -> str:
     return "gpu" if as_device(device).type in ("cuda", "mps") else "cpu"
 
 
-def profile(chapter: str, device: torch.device | str | None = None) -> Profile:
-    """The sizes chapter `chapter` runs with on `device` (CPU budget on CPU, GPU budget on GPUs)."""
+def profile(chapter: str, device: torch.device | str | None = None, seed: int = 0) -> Profile:
+    """The sizes chapter `chapter` runs with on `device` (CPU budget on CPU, GPU budget on GPUs);
+    `P.seed` is the run's seed (`demystify.start` passes $DEMYSTIFY_SEED)."""
     if chapter not in BUDGETS:
         raise ValueError(f"no profile for chapter {chapter!r}; known chapters: "
                          f"{', '.join(sorted(BUDGETS))} (add yours to demystify/profile.py)")
     kind = profile_kind(device)
     entry = BUDGETS[chapter]
-    return Profile(chapter, kind, entry["budget_s"][kind], entry[kind])
+    return Profile(chapter, kind, entry["budget_s"][kind], entry[kind], seed)

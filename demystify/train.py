@@ -19,10 +19,15 @@ from .device import autocast, autocast_dtype, get_device
 Batches = tuple[torch.Tensor, torch.Tensor] | Iterable[tuple[torch.Tensor, torch.Tensor]]
 
 
+_last_seed = 0     # the seed of the run: fit() shuffles with it unless given another
+
+
 def seed_everything(seed: int = 0) -> torch.Generator:
     """Seed Python, NumPy and torch (all devices); returns a torch.Generator for shuffling."""
+    global _last_seed
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= seed < 2**32:
         raise ValueError(f"seed must be an integer from 0 to 2**32 - 1, got {seed!r}")
+    _last_seed = int(seed)
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
@@ -64,6 +69,7 @@ class History:
     """Per-epoch metrics of one fit(): lists keyed by 'train_loss', 'val_accuracy', …"""
     metrics: dict[str, list[float]] = field(default_factory=dict)
     seconds: float = 0.0
+    best_epoch: int | None = None      # 1-based; set when fit(keep_best=True) restored it
 
     def log(self, **values: float) -> None:
         for key, value in values.items():
@@ -80,7 +86,8 @@ class History:
     def __repr__(self) -> str:
         last = ", ".join(f"{k} {v[-1]:.4f}" for k, v in self.metrics.items())
         epochs = len(next(iter(self.metrics.values()), []))
-        return f"History({epochs} epochs in {self.seconds:.1f} s: {last})"
+        best = f", kept epoch {self.best_epoch}" if self.best_epoch else ""
+        return f"History({epochs} epochs in {self.seconds:.1f} s: {last}{best})"
 
 
 def _model_device(model: nn.Module) -> torch.device:
@@ -123,25 +130,35 @@ def predict(model: nn.Module, x: torch.Tensor, batch_size: int = 512) -> torch.T
 def fit(model: nn.Module, train: Batches, val: Batches | None = None, *, epochs: int,
         lr: float = 1e-3, batch_size: int = 64, optimizer: torch.optim.Optimizer | None = None,
         loss_fn: Callable = F.cross_entropy, device: torch.device | None = None,
-        seed: int = 0, progress: bool = True, desc: str = "training") -> History:
+        seed: int | None = None, progress: bool = True, desc: str = "training",
+        keep_best: bool = False) -> History:
     """Train a classifier with Adam (or `optimizer`) and return its per-epoch History.
 
     `train`/`val` are (inputs, targets) tensors, batched here, or any iterable of batches
-    (e.g. a DataLoader). On CUDA the forward pass runs under autocast: bf16 where the GPU has
-    it, else fp16 with a gradient scaler (which is a no-op everywhere else).
+    (e.g. a DataLoader); pass the validation split as `val`, never the test split. Batches are
+    shuffled with `seed`, by default the run's seed (`seed_everything`, called by `start`).
+    On CUDA the forward pass runs under autocast: bf16 where the GPU has it, else fp16 with a
+    gradient scaler (which is a no-op everywhere else).
+
+    `keep_best=True` chooses the epoch count on validation data: after training, the model
+    holds the weights of the epoch with the highest validation accuracy (the first such epoch),
+    and `History.best_epoch` says which.
     """
     if epochs < 1:
         raise ValueError(f"epochs must be at least 1, got {epochs}")
+    if keep_best and val is None:
+        raise ValueError("keep_best=True picks the epoch on validation data: pass val=")
     device = device or get_device()
     model.to(device)
     optimizer = optimizer or torch.optim.Adam(model.parameters(), lr=lr)
-    generator = torch.Generator().manual_seed(seed)
+    generator = torch.Generator().manual_seed(_last_seed if seed is None else seed)
     train, val = _move(train, device), (_move(val, device) if val is not None else None)
     history, start = History(), time.perf_counter()
     # fp16 gradients underflow without loss scaling; bf16 and fp32 need none (scaler disabled).
     scaler = torch.amp.GradScaler("cuda", enabled=autocast_dtype(device) == torch.float16)
     bar = tqdm(range(epochs), desc=desc, disable=not progress, leave=True)
-    for _ in bar:
+    best_accuracy, best_state = -1.0, None
+    for epoch in bar:
         model.train()
         total_loss, correct, count = 0.0, 0, 0
         for x, y in _as_batches(train, batch_size, True, generator):
@@ -162,6 +179,11 @@ def fit(model: nn.Module, train: Batches, val: Batches | None = None, *, epochs:
         if val is not None:
             scores = evaluate(model, val, loss_fn=loss_fn, device=device)
             history.log(val_loss=scores["loss"], val_accuracy=scores["accuracy"])
+            if keep_best and scores["accuracy"] > best_accuracy:
+                best_accuracy, history.best_epoch = scores["accuracy"], epoch + 1
+                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
         bar.set_postfix({k: f"{v[-1]:.3f}" for k, v in history.metrics.items()})
+    if best_state is not None:
+        model.load_state_dict(best_state)
     history.seconds = time.perf_counter() - start
     return history

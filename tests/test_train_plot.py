@@ -37,6 +37,27 @@ def test_fit_is_deterministic_with_a_seed():
     assert torch.equal(*runs)
 
 
+def test_fit_keeps_the_best_validation_epoch_and_uses_the_run_seed():
+    x, y = _separable()
+    seed_everything(0)
+    model = nn.Linear(2, 2)
+    noisy_val = (x[:50], 1 - y[:50])        # the worse the model gets, the better it scores
+    history = fit(model, (x, y), noisy_val, epochs=6, lr=0.05, device=torch.device("cpu"),
+                  progress=False, keep_best=True)
+    best = max(range(6), key=lambda e: (history["val_accuracy"][e], -e))
+    assert history.best_epoch == best + 1
+    assert evaluate(model, noisy_val)["accuracy"] == pytest.approx(history["val_accuracy"][best])
+    with pytest.raises(ValueError, match="pass val="):
+        fit(model, (x, y), epochs=1, keep_best=True, progress=False)
+    runs = []
+    for _ in range(2):       # seed=None shuffles with the seed given to seed_everything
+        seed_everything(7)
+        model = nn.Linear(2, 2)
+        fit(model, (x, y), epochs=2, device=torch.device("cpu"), progress=False)
+        runs.append(model.weight.detach().clone())
+    assert torch.equal(*runs)
+
+
 def test_fit_accepts_a_dataloader():
     x, y = _separable()
     loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y), batch_size=32)

@@ -1,0 +1,177 @@
+"""demystify.claims: a claim asserts, records, compares with the stored record, and glues."""
+import json
+
+import pytest
+
+from demystify import claims, run_seed, start
+from demystify.claims import claim, drift, parse_condition, read_jsonl, report, timing
+
+
+@pytest.fixture(autouse=True)
+def fresh_run(monkeypatch):
+    for name in ("DEMYSTIFY_CLAIMS_OUT", "DEMYSTIFY_CLAIMS_COMPARE", "DEMYSTIFY_CLAIMS_SOFT",
+                 "DEMYSTIFY_SEED"):
+        monkeypatch.delenv(name, raising=False)
+    claims.begin("01_ml_vs_dl", 0, "cpu")
+
+
+def test_a_claim_that_holds_is_recorded_and_returned():
+    assert claim("accuracy", 0.97, ">= 0.95", tol=0.02, says="it learns") == 0.97
+    (made,) = claims.claims()
+    assert (made.name, made.value, made.condition, made.held) == ("accuracy", 0.97, ">= 0.95", True)
+    assert (made.tolerance, made.relative, made.seed, made.chapter) == (0.02, False, 0, "01_ml_vs_dl")
+
+
+def test_a_claim_that_fails_raises_with_what_failed():
+    with pytest.raises(AssertionError, match=r"claim accuracy does not hold \(it learns\): 0.9 is not >= 0.95"):
+        claim("accuracy", 0.9, ">= 0.95", tol=0.02, says="it learns")
+
+
+def test_soft_mode_records_a_failed_claim_without_raising(monkeypatch):
+    monkeypatch.setenv("DEMYSTIFY_CLAIMS_SOFT", "1")
+    claim("accuracy", 0.9, ">= 0.95", tol=0.02)
+    assert claims.claims()[0].held is False
+
+
+@pytest.mark.parametrize("condition, value, held", [
+    ("> 0", 0.0, False), (">= 0", 0.0, True), ("< 1e-3", 5e-4, True), ("== 60000", 60000, True),
+    ("<= -1.5", -1.4, False)])
+def test_conditions(monkeypatch, condition, value, held):
+    monkeypatch.setenv("DEMYSTIFY_CLAIMS_SOFT", "1")
+    claim("x", value, condition, tol=0)
+    assert claims.claims()[0].held is held
+
+
+@pytest.mark.parametrize("bad", ["0.95", ">= ", "=> 0.9", ">= 0.9 or so", None])
+def test_a_malformed_condition_shows_the_form(bad):
+    with pytest.raises(ValueError, match="<op> <number>"):
+        parse_condition(bad)
+
+
+def test_exactly_one_tolerance_and_clean_names_and_numbers():
+    with pytest.raises(ValueError, match="exactly one of tol"):
+        claim("a", 1.0, "> 0")
+    with pytest.raises(ValueError, match="exactly one of tol"):
+        claim("a", 1.0, "> 0", tol=0.1, rel_tol=0.1)
+    with pytest.raises(ValueError, match="lower_snake_case"):
+        claim("CNN accuracy", 1.0, "> 0", tol=0.1)
+    with pytest.raises(TypeError, match="real number"):
+        claim("a", "0.9", "> 0", tol=0.1)
+    with pytest.raises(ValueError, match="NaN"):
+        claim("a", float("nan"), "> 0", tol=0.1)
+    claim("a", 1.0, "> 0", tol=0.1)
+    with pytest.raises(ValueError, match="already made"):
+        claim("a", 1.0, "> 0", tol=0.1)
+
+
+def test_claims_need_a_started_chapter():
+    claims._RUN = claims._Run()
+    with pytest.raises(RuntimeError, match="start"):
+        claim("a", 1.0, "> 0", tol=0.1)
+
+
+def test_tensors_and_numpy_scalars_are_numbers():
+    import numpy as np
+    import torch
+    claim("a", torch.tensor(0.5), "> 0", tol=0.1, parts={"b": np.float32(0.25)})
+    assert claims.claims()[0].value == 0.5 and claims.claims()[0].parts == {"b": 0.25}
+
+
+def test_claims_are_appended_to_the_out_folder_as_they_are_made(tmp_path, monkeypatch):
+    monkeypatch.setenv("DEMYSTIFY_CLAIMS_OUT", str(tmp_path))
+    monkeypatch.setenv("DEMYSTIFY_CLAIMS_SOFT", "1")
+    claim("first", 1.0, "> 0", tol=0.1)
+    claim("second", -1.0, "> 0", tol=0.1)
+    timing("train_seconds", 3.5)
+    rows = read_jsonl(tmp_path / "01_ml_vs_dl.seed0.jsonl")
+    assert [(r["name"], r["held"], r["kind"]) for r in rows] == [
+        ("first", True, "claim"), ("second", False, "claim"), ("train_seconds", True, "timing")]
+
+
+def _stored(tmp_path, monkeypatch, seed=0, **claim_fields):
+    record = {"name": "accuracy", "value": 0.964, "condition": ">= 0.95", "held": True,
+              "tolerance": 0.02, "relative": False, "says": "", "parts": {}, "kind": "claim"}
+    record.update(claim_fields)
+    (tmp_path / "01_ml_vs_dl.json").write_text(json.dumps(
+        {"chapter": "01_ml_vs_dl", "seed": seed, "profile": "cpu", "claims": [record]}))
+    monkeypatch.setenv("DEMYSTIFY_CLAIMS_COMPARE", str(tmp_path))
+
+
+def test_a_drift_outside_the_tolerance_fails_with_both_numbers(tmp_path, monkeypatch):
+    _stored(tmp_path, monkeypatch)
+    with pytest.raises(AssertionError, match=r"claim accuracy: stored 0.964, now 0.94 "
+                                             r"\(tolerance ±0.02\)"):
+        claim("accuracy", 0.94, ">= 0.9", tol=0.02)
+
+
+def test_a_drift_inside_the_tolerance_passes(tmp_path, monkeypatch):
+    _stored(tmp_path, monkeypatch)
+    claim("accuracy", 0.955, ">= 0.95", tol=0.02)
+
+
+def test_relative_tolerances_scale_with_the_stored_value():
+    stored = {"name": "ratio", "value": 10.0, "tolerance": 0.2, "relative": True, "kind": "claim"}
+    assert drift(stored, 11.9) is None
+    assert drift(stored, 12.5) == "claim ratio: stored 10, now 12.5 (tolerance ±20%)"
+    assert drift({**stored, "kind": "timing", "tolerance": None}, 1e9) is None
+
+
+def test_records_of_another_seed_are_not_compared(tmp_path, monkeypatch):
+    _stored(tmp_path, monkeypatch, seed=3)
+    claim("accuracy", 0.5, ">= 0.1", tol=0.02)
+
+
+def test_a_claim_missing_from_the_record_fails(tmp_path, monkeypatch):
+    _stored(tmp_path, monkeypatch)
+    with pytest.raises(AssertionError, match="not in the stored record"):
+        claim("new_claim", 1.0, "> 0", tol=0.1)
+
+
+def test_report_fails_when_the_record_has_claims_this_run_did_not_make(tmp_path, monkeypatch):
+    _stored(tmp_path, monkeypatch)
+    with pytest.raises(AssertionError, match="did not make: accuracy"):
+        report()
+    claim("accuracy", 0.96, ">= 0.95", tol=0.02)
+    table = report()
+    assert list(table.index) == ["accuracy"] and table.loc["accuracy", "held"] == "✓"
+
+
+def test_a_missing_record_says_how_to_make_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("DEMYSTIFY_CLAIMS_COMPARE", str(tmp_path))
+    with pytest.raises(FileNotFoundError, match="make execute"):
+        claim("accuracy", 0.96, ">= 0.95", tol=0.02)
+
+
+def test_write_then_read_a_record(tmp_path, monkeypatch):
+    monkeypatch.setenv("DEMYSTIFY_CLAIMS_OUT", str(tmp_path))
+    claim("accuracy", 0.96, ">= 0.95", tol=0.02, parts={"cnn": 0.96})
+    path = claims.write_record(tmp_path / "rec.json", read_jsonl(tmp_path / "01_ml_vs_dl.seed0.jsonl"))
+    record = claims.read_record(path)
+    assert (record["chapter"], record["seed"], record["profile"]) == ("01_ml_vs_dl", 0, "cpu")
+    assert record["claims"][0]["parts"] == {"cnn": 0.96}
+
+
+def test_glue_output_is_what_myst_nb_writes():
+    """Our glue (no myst-nb needed in Colab) emits the same display data as myst_nb.glue."""
+    IPython = pytest.importorskip("IPython")
+    myst_glue = pytest.importorskip("myst_nb.ext.glue")
+    from unittest import mock
+    captured = []
+    with mock.patch("IPython.display.display", lambda *a, **k: captured.append((a, k))), \
+            mock.patch("IPython.get_ipython", lambda: object()):
+        claims.glue("acc", 0.964)
+    with mock.patch.object(myst_glue, "ipy_display", lambda *a, **k: captured.append((a, k))):
+        myst_glue.glue("acc", 0.964, display=False)
+    assert captured[0] == captured[1]
+    assert IPython
+
+
+def test_seed_comes_from_the_environment(monkeypatch):
+    assert run_seed() == 0
+    monkeypatch.setenv("DEMYSTIFY_SEED", "3")
+    assert run_seed() == 3
+    device, P = start("01_ml_vs_dl")
+    assert P.seed == 3 and claims._RUN.seed == 3 and claims._RUN.chapter == "01_ml_vs_dl"
+    monkeypatch.setenv("DEMYSTIFY_SEED", "three")
+    with pytest.raises(ValueError, match="DEMYSTIFY_SEED"):
+        run_seed()
