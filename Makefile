@@ -5,6 +5,8 @@
 #   make screenshots        a PNG of each chapter's first screen in _build/screenshots/ (after book)
 #   make execute            re-run every chapter in place in the CPU profile (stored outputs)
 #   make bench              run each chapter once; write bench/results-cpu.md (or -gpu.md on CUDA)
+#   make repeat             run every chapter twice; compare outputs, asserted values, claims (bench/repeat.md)
+#   make robustness         run every chapter on seeds 0-4; every claim per seed (bench/robustness.md)
 #   make lab                open the chapters in JupyterLab
 PYTHON ?= python3
 VENV   := .venv
@@ -14,7 +16,7 @@ EXECUTE ?=
 # pip prints a warning per package for this machine's optional local indexes; they are noise.
 PIP_QUIET := 2>&1 | grep -v "is ignored: it is neither a file nor a directory" || true
 
-.PHONY: all venv book execute test unit nbval bench lab clean chromium screenshots repeat
+.PHONY: all venv book execute test unit nbval bench lab clean chromium screenshots repeat robustness
 
 all: test
 
@@ -64,6 +66,11 @@ screenshots: book chromium
 # (slow, not part of `make test`); writes bench/repeat.md.
 repeat: $(STAMP)
 	$(OFFLINE) $(BIN)/python bench/repeat.py
+
+# Every chapter on seeds 0-4 (two kernels at a time, CPU profile), each claim measured on every
+# seed (slow, not part of `make test`); writes bench/robustness.md and bench/robustness.json.
+robustness: $(STAMP)
+	$(OFFLINE) $(BIN)/python bench/robustness.py
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab chapters/

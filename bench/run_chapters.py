@@ -22,6 +22,7 @@ import datetime as dt
 import json
 import os
 import platform
+import re
 import sys
 import tempfile
 import threading
@@ -36,6 +37,7 @@ from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernel
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 CLAIMS_DIR = ROOT / "chapters" / "claims"       # the committed claims records
+ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")         # colours in a kernel's traceback
 
 PROBE = ("import json, torch\n"
          "print('BENCH_PROBE' + json.dumps({'gpu_peak_mib': torch.cuda.max_memory_allocated() / 2**20"
@@ -106,7 +108,7 @@ def execute(nb, path: Path, timeout: int, env: dict[str, str] | None = None,
         else:
             client.execute(env=env)
     except (CellExecutionError, CellTimeoutError, DeadKernelError) as err:
-        lines = str(err).strip().splitlines() or [type(err).__name__]
+        lines = ANSI.sub("", str(err)).strip().splitlines() or [type(err).__name__]
         status = "FAILED: " + lines[-1][:200]
     return status, time.perf_counter() - started
 
