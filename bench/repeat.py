@@ -8,9 +8,14 @@ Each run is a fresh kernel in the CPU profile (as `make execute`), without touch
 notebook. Compared between runs, exactly:
   * every `# NBVAL_CHECK_OUTPUT` cell's text output, after tests/nbval_sanitize.cfg (as nbval);
   * every value an `assert` of the chapter reads: the variables named in its assert statements
-    (accuracies, scores tables, parameter counts), captured after the last cell; floats by repr.
-The checked cells are also compared with the outputs stored in the notebook. Slow (each chapter
-runs twice), so it is not part of `make test`; the lead runs it before a release.
+    (accuracies, scores tables, parameter counts), captured after the last cell; floats by repr;
+  * every claim the chapter makes (`demystify.claim`, collected through DEMYSTIFY_CLAIMS_OUT):
+    value, parts, condition and whether it held. Timings are recorded, never compared.
+The runs are on seed 0 (DEMYSTIFY_SEED=0, as the stored outputs) without the caller's
+DEMYSTIFY_CLAIMS_COMPARE / _SOFT. The checked cells are also compared with the outputs stored in
+the notebook, and the claims with the committed record chapters/claims/<chapter>.json (both
+reported, not failing: make test judges those). Slow (each chapter runs twice), so it is not part
+of `make test`; the lead runs it before a release.
 """
 from __future__ import annotations
 
@@ -22,13 +27,12 @@ import json
 import os
 import re
 import sys
-import time
+import tempfile
 from pathlib import Path
 
 import nbformat
-from nbclient import NotebookClient
-from nbclient.exceptions import CellExecutionError
-from run_chapters import chapter_notebooks   # bench/ is on sys.path when run as a script
+# bench/ is on sys.path when run as a script
+from run_chapters import CLAIMS_DIR, chapter_notebooks, claims_env, execute
 
 ROOT = Path(__file__).resolve().parent.parent
 CHECK = "# NBVAL_CHECK_OUTPUT"
@@ -126,18 +130,40 @@ def asserted_names(nb) -> list[str]:
     return sorted(names)
 
 
+COMPARED = ("value", "parts", "condition", "held")      # what must repeat exactly in a claim
+
+
+def read_claims(folder: Path) -> dict[str, dict]:
+    """The claims (not timings) a run appended under DEMYSTIFY_CLAIMS_OUT=folder, by name:
+    the fields in COMPARED (floats exact: JSON keeps a float's repr)."""
+    made = {}
+    for jsonl in sorted(Path(folder).glob("*.jsonl")):
+        for line in jsonl.read_text().splitlines():
+            c = json.loads(line) if line.strip() else {}
+            if c and c.get("kind", "claim") != "timing":
+                made[c["name"]] = {k: c.get(k) for k in COMPARED}
+    return made
+
+
+def stored_claims_diff(chapter: str, made: dict[str, dict], folder: Path = CLAIMS_DIR) -> list[str]:
+    """How a run's claims differ from the committed record (exactly; [] when there is none)."""
+    record = Path(folder) / f"{chapter}.json"
+    if not record.exists():
+        return []
+    stored = {c["name"]: {k: c.get(k) for k in COMPARED}
+              for c in json.loads(record.read_text())["claims"] if c.get("kind", "claim") != "timing"}
+    return [f"claim `{name}` differs from the stored record (stored vs run 1): "
+            f"{field_diff(stored.get(name), made.get(name))}"
+            for name in sorted(set(stored) | set(made)) if stored.get(name) != made.get(name)]
+
+
 def run_once(path: Path, names: list[str], timeout: int) -> dict:
     nb = nbformat.read(path, as_version=4)
     probe = PROBE.replace("NAMES", repr(names)).replace('"MARK"', repr(MARK))
     nb.cells.append(nbformat.v4.new_code_cell(probe))
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                            resources={"metadata": {"path": str(path.parent)}})
-    started, status = time.perf_counter(), "ok"
-    try:
-        client.execute()
-    except CellExecutionError as err:
-        status = "FAILED: " + str(err).strip().splitlines()[-1][:200]
-    wall = time.perf_counter() - started
+    with tempfile.TemporaryDirectory(prefix=f"repeat-{path.stem}-") as out:
+        status, wall = execute(nb, path, timeout, claims_env(out, seed=0))
+        claims = read_claims(Path(out))
     values, threads = {}, None
     for out in nb.cells.pop().get("outputs", []):
         if MARK in out.get("text", ""):
@@ -145,7 +171,8 @@ def run_once(path: Path, names: list[str], timeout: int) -> dict:
             values, threads = probe_out["values"], probe_out["threads"]
     rules = sanitizers()
     checked = {i: output_text(c, rules) for i, c in enumerate(nb.cells) if is_checked(c)}
-    return {"status": status, "wall_s": wall, "checked": checked, "values": values, "threads": threads}
+    return {"status": status, "wall_s": wall, "checked": checked, "values": values, "threads": threads,
+            "claims": claims}
 
 
 def compare(path: Path, runs: int, timeout: int) -> dict:
@@ -167,10 +194,25 @@ def compare(path: Path, runs: int, timeout: int) -> dict:
         for name in sorted(set(first["values"]) | set(other["values"])):
             if first["values"].get(name) != other["values"].get(name):
                 differences.append(f"`{name}` differs between run 1 and run {k}")
+        differences += claims_diff(first["claims"], other["claims"], k)
     stored_diff = [f"cell {i}: checked output differs from the stored one"
                    for i, text in stored_checked.items() if first["checked"].get(i) != text]
+    stored_diff += stored_claims_diff(path.stem, first["claims"])
     return {"runs": results, "names": names, "differences": differences, "stored_diff": stored_diff,
             "ok": all(r["status"] == "ok" for r in results) and not differences}
+
+
+def claims_diff(first: dict[str, dict], other: dict[str, dict], k: int) -> list[str]:
+    """Claims of run 1 and run k that differ in any compared field (or are made in one only)."""
+    return [f"claim `{name}` differs between run 1 and run {k}: {field_diff(first.get(name), other.get(name))}"
+            for name in sorted(set(first) | set(other)) if first.get(name) != other.get(name)]
+
+
+def field_diff(a: dict | None, b: dict | None) -> str:
+    """'value 0.91 vs 0.92' for the fields that differ; 'made in one run only' for a missing claim."""
+    if a is None or b is None:
+        return "made in " + ("the second" if a is None else "the first") + " only"
+    return "; ".join(f"{k} {a.get(k)!r} vs {b.get(k)!r}" for k in COMPARED if a.get(k) != b.get(k))
 
 
 def write_report(records: dict[str, dict], out: Path) -> None:
@@ -179,18 +221,21 @@ def write_report(records: dict[str, dict], out: Path) -> None:
              "Written by `make repeat` (bench/repeat.py; the raw record is bench/repeat.json). Each",
              "chapter runs twice or more, each time in a fresh kernel in the CPU profile. Compared",
              "exactly between the runs: the text of every `# NBVAL_CHECK_OUTPUT` cell (after",
-             "tests/nbval_sanitize.cfg, as nbval compares them) and every value the chapter's `assert`",
-             "statements read (floats by their full repr). The checked cells are also compared with",
-             "the outputs stored in the notebook. Wall times come from a shared machine: not a benchmark.",
-             "", "| chapter | torch threads | date | runs ok | checked cells | asserted values | "
-             "identical across runs | checked cells = stored | wall s per run |",
-             "|---|---:|---|---:|---:|---:|---|---|---|"]
+             "tests/nbval_sanitize.cfg, as nbval compares them), every value the chapter's `assert`",
+             "statements read (floats by their full repr) and every claim (`demystify.claim`: value,",
+             "parts, condition, held; timings are not compared). The checked cells are also compared",
+             "with the outputs stored in the notebook, the claims with chapters/claims/<chapter>.json.",
+             "Wall times come from a shared machine: not a benchmark.",
+             "", "| chapter | torch threads | date | runs ok | checked cells | asserted values | claims | "
+             "identical across runs | checked cells, claims = stored | wall s per run |",
+             "|---|---:|---|---:|---:|---:|---:|---|---|---|"]
     for key, r in sorted(records.items()):
         runs = r["runs"]
         walls = ", ".join(f"{run['wall_s']:.0f}" for run in runs)
         lines.append(f"| {r['chapter']} | {runs[0]['threads']} | {r['date']} | "
                      f"{sum(run['status'] == 'ok' for run in runs)}/{len(runs)} | "
                      f"{len(runs[0]['checked'])} | {len(runs[0]['values'])} | "
+                     f"{len(runs[0]['claims']) if 'claims' in runs[0] else '–'} | "
                      f"{'yes' if r['ok'] else '**NO**'} | {'yes' if not r['stored_diff'] else '**NO**'} | "
                      f"{walls} |")
     by_chapter: dict[str, list[dict]] = {}
@@ -213,10 +258,16 @@ def write_report(records: dict[str, dict], out: Path) -> None:
         for problem in r["differences"] + r["stored_diff"] + \
                 [run["status"] for run in r["runs"] if run["status"] != "ok"]:
             lines.append(f"- **{problem}**")
-        lines += ["Asserted values (run 1; identical in every run unless listed above):", ""]
+        if r["runs"][0]["values"]:
+            lines += ["", "Asserted values (run 1; identical in every run unless listed above):", ""]
         for name, value in sorted(r["runs"][0]["values"].items()):
             text = json.dumps(value, ensure_ascii=False)
             lines.append(f"- `{name}` = `{text if len(text) <= 300 else text[:300] + ' …'}`")
+        if r["runs"][0].get("claims"):
+            lines += ["", "Claims (run 1; identical in every run unless listed above):", ""]
+            lines += [f"- `{name}` = `{c['value']!r}` ({c['condition']}, "
+                      f"{'held' if c['held'] else 'NOT held'})"
+                      for name, c in sorted(r["runs"][0]["claims"].items())]
     out.write_text("\n".join(lines) + "\n")
 
 
@@ -246,7 +297,8 @@ def main(argv: list[str] | None = None) -> int:
         r.update(chapter=path.stem, date=dt.date.today().isoformat())
         records[f"{path.stem}@{r['runs'][0]['threads']}"] = r
         print(f"  {'identical' if r['ok'] else 'DIFFERENT'}: {len(r['runs'][0]['checked'])} checked "
-              f"cells, {len(r['runs'][0]['values'])} asserted values; {r['differences'] + r['stored_diff']}",
+              f"cells, {len(r['runs'][0]['values'])} asserted values, {len(r['runs'][0]['claims'])} "
+              f"claims; {r['differences'] + r['stored_diff']}",
               flush=True)
     record_file.write_text(json.dumps(records, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
     write_report(records, args.out)
