@@ -9,7 +9,8 @@ notebook, with DEMYSTIFY_SEED=<seed> and DEMYSTIFY_CLAIMS_SOFT=1: a claim that d
 recorded instead of raised, so every claim is measured on every seed. `--jobs` kernels run side
 by side (each on one torch thread, as `demystify.start` sets on CPU). A claim is judged per seed on
 its own condition; one that fails on any seed (or is missing because the run failed) is a
-defect of the chapter. Timings are recorded only. Slow: not part of `make test`.
+defect of the chapter. Timings are recorded only. Exits with 1 when a run failed or a claim
+did not hold on every seed. Slow: not part of `make test`.
 """
 from __future__ import annotations
 
