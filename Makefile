@@ -3,6 +3,7 @@
 #   make book EXECUTE=force re-execute every chapter first (e.g. on a GPU), then build
 #   make test               unit tests, nbval over every chapter, the site build and browser tests
 #   make screenshots        a PNG of each chapter's first screen in _build/screenshots/ (after book)
+#   make sync               sync each chapter's text twin (chapters/NN_name.py) and notebook
 #   make execute            re-run every chapter in place in the CPU profile (stored outputs)
 #   make bench              run each chapter once; write bench/results-cpu.md (or -gpu.md on CUDA)
 #   make repeat             run every chapter twice; compare outputs, asserted values, claims (bench/repeat.md)
@@ -16,7 +17,7 @@ EXECUTE ?=
 # pip prints a warning per package for this machine's optional local indexes; they are noise.
 PIP_QUIET := 2>&1 | grep -v "is ignored: it is neither a file nor a directory" || true
 
-.PHONY: all venv book execute test unit nbval bench lab clean chromium screenshots repeat robustness
+.PHONY: all venv book sync execute test unit nbval bench lab clean chromium screenshots repeat robustness
 
 all: test
 
@@ -34,6 +35,11 @@ ifeq ($(EXECUTE),force)
 	$(BIN)/python bench/run_chapters.py --write-outputs --profile auto
 endif
 	$(BIN)/jupyter-book build . --warningiserror --keep-going
+
+# Authors edit the jupytext twin chapters/NN_name.py; this writes its cells into the notebook
+# (keeping the outputs), or the other way round when the notebook is the newer file.
+sync: $(STAMP)
+	$(BIN)/jupytext --sync chapters/[0-9][0-9]_*.ipynb
 
 execute: $(STAMP)
 	$(BIN)/python bench/run_chapters.py --write-outputs --profile cpu
