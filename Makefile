@@ -50,14 +50,18 @@ bench: $(STAMP)
 # The chapters run in the CPU profile so that their outputs match the stored ones, and offline:
 # tests/offline/sitecustomize.py (on PYTHONPATH, so in every kernel) fails any non-loopback connection.
 OFFLINE := PYTHONPATH=$(CURDIR)/tests/offline
+# Every claim a chapter makes (demystify.claim) is compared with its committed record
+# chapters/claims/NN_name.json, within the tolerance stated where the claim is made.
+CHAPTER_CHECKS := DEMYSTIFY_PROFILE=cpu DEMYSTIFY_DEVICE=cpu DEMYSTIFY_SEED=0 \
+	DEMYSTIFY_CLAIMS_COMPARE=$(CURDIR)/chapters/claims
 test: $(STAMP) chromium
-	DEMYSTIFY_PROFILE=cpu $(OFFLINE) $(BIN)/python -m pytest
+	$(CHAPTER_CHECKS) $(OFFLINE) $(BIN)/python -m pytest
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests -m "not slow"
 
 nbval: $(STAMP)
-	DEMYSTIFY_PROFILE=cpu $(OFFLINE) $(BIN)/python -m pytest chapters
+	$(CHAPTER_CHECKS) $(OFFLINE) $(BIN)/python -m pytest chapters
 
 # The browser tests and screenshots drive Debian's Chromium (never `playwright install`).
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
