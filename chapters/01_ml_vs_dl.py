@@ -18,45 +18,54 @@
 # %% [markdown]
 # # 1. Machine learning vs deep learning
 #
-# A computer does not see a digit; it sees a grid of numbers. This chapter trains four real
-# classifiers on real handwritten digits: two *traditional* ones that learn from features a person
-# designed, and two *deep* ones that learn their own features from raw pixels. Then it moves every
-# digit by a pixel or two and watches what breaks. By the end you will know, with numbers measured
-# on your own machine, what "learns features automatically" buys you, and what it does not.
+# A computer does not see a digit; it sees a grid of numbers. This chapter trains five real
+# classifiers on real handwritten digits (MNIST): three *traditional* pipelines that learn from
+# features a person designed, and two *deep* networks that learn their own features from raw
+# pixels. Then it asks when learning the features pays, moves every digit by a pixel or two and
+# watches what breaks. Every number in the text below is measured when the chapter runs, and
+# every claim is checked on five random seeds.
 #
 # **Learning goals**
 # - See an image the way a computer does: a matrix of numbers.
-# - Build a traditional pipeline: hand-engineered features (HOG, projections) + a classical classifier.
-# - Train an MLP and a small convolutional network on raw pixels, and look inside the CNN's first layer.
-# - Measure how small shifts change pixels, and which models survive them, and why data augmentation helps.
+# - Build a traditional pipeline: hand-engineered features (HOG, projections) + an SVM.
+# - Write a training loop once by hand, then train an MLP and a small CNN on raw pixels,
+#   choosing their settings on validation data and reading the test data once.
+# - Measure how accuracy grows with the number of labelled digits, for each approach.
+# - Measure how small shifts change pixels, which models survive them, and what data
+#   augmentation does for a network and for an SVM.
 #
-# **Run time:** about 1 minute on a 2-core laptop (CPU profile); well under a minute on a GPU,
-# where the GPU profile uses MNIST when its files are present.
+# **Run time:** sized for the CPU profile's budget of 90 s on a 2-core laptop (measured with
+# `make bench`); the GPU profile trains on more digits.
 
 # %% [markdown]
 # ## From the talk
 #
 # | The slide says | What this chapter does with it |
 # |---|---|
-# | "Traditional ML requires manual feature extraction/engineering" | We engineer HOG and projection features by hand and train an SVM on them. |
+# | "Traditional ML requires manual feature extraction/engineering" | We compute HOG and projection features by hand and train an SVM on them. |
 # | "Deep learning can automatically learn features in data" | An MLP and a CNN learn from raw pixels; we plot the CNN's learned filters. |
-# | "Feature extraction for unstructured data is very difficult" | We compare the hand-made features with raw pixels on the same classifier. |
-# | "Deep learning is largely a 'black box' technique, updating learned weights at each layer" | We open the box a little: first-layer kernels and the feature maps they produce. |
+# | "Feature extraction for unstructured data is very difficult" | We compare hand-made features with raw pixels on the same classifier, and at several training-set sizes. |
+# | "Deep learning is largely a 'black box' technique, updating learned weights at each layer" | We write the weight update by hand, then open the box a little: first-layer filters and their feature maps. |
 # | "Vision is hard because images are big matrices of numbers" / "How a computer sees an image" | We print a digit as the matrix it is. |
 # | "You move a bit, and everything changes" | We shift digits by 0–4 pixels and measure pixel distances and every model's accuracy. |
+#
+# The talk's outline also names "DL frameworks": the [frameworks page](../book/frameworks.md)
+# says which ones the talk's era used, which people use now, and why this book uses PyTorch.
 
 # %% tags=["hide-input"]
 # Bootstrap: makes this notebook work alone in Colab or on an Azure VM.
 import importlib.util, os
-if importlib.util.find_spec("demystify") is None:   # Colab / Azure: fetch the course helpers
-    source = os.environ.get("DEMYSTIFY_SOURCE", "git+https://github.com/demystify-dl/demystifying-deep-learning")
+if importlib.util.find_spec("demystify") is None:   # Colab / Azure: fetch the helpers
+    repository = "git+https://github.com/demystify-dl/demystifying-deep-learning"
+    source = os.environ.get("DEMYSTIFY_SOURCE", repository)
     # %pip install -q "demystify @ {source}"
 if importlib.util.find_spec("skimage") is None:
     # %pip install -q scikit-image
 
 # %% [markdown]
-# The setup cell seeds every random number generator, picks the device (a GPU when there is one)
-# and loads this chapter's **profile**: the sizes it runs with on a CPU or on a GPU.
+# The setup cell seeds every random number generator (seed 0 unless `DEMYSTIFY_SEED` says
+# otherwise), picks the device (a GPU when there is one) and loads this chapter's **profile**:
+# the sizes it runs with on a CPU or on a GPU.
 
 # %%
 import matplotlib.pyplot as plt
@@ -64,59 +73,68 @@ import numpy as np
 import pandas as pd
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 import torchvision.transforms.v2.functional as TF
 
-from demystify import (evaluate, fit, load_handwritten_digits, plot_history, predict,
-                       show_feature_maps, show_filters, show_images, start)
+from demystify import (claim, evaluate, fit, load_handwritten_digits, plot_history,
+                       predict, report, show_feature_maps, show_filters, show_images,
+                       start)
 
 device, P = start("01_ml_vs_dl")
 
 # %% [markdown]
 # ## How a computer sees an image
 #
-# Our data are real handwritten digits: the 1,797 scans of the UCI collection that ship with
-# scikit-learn (the GPU profile uses MNIST {cite}`lecun1998gradient` when its files are present).
-# Each scan is 8×8 pixels with 17 grey levels. To give the networks room to work, and the shifts
-# room to move, we frame each digit like MNIST does: scaled to 20×20 and centred in a 28×28 canvas.
-#
-# First the raw scan, exactly as the scanner produced it: 64 integers from 0 (white) to 16 (black).
+# Our digits are MNIST's {cite}`lecun1998gradient`: handwritten digits scanned, size-normalised
+# to fit a 20×20 box and centred in a 28×28 image, 256 grey levels. The course ships MNIST's
+# official 10,000 *test* digits (the GPU profile uses all 70,000 when their files are present), so
+# everything here runs offline. Here is the middle 20×20 of one digit, exactly as stored:
+# one byte per pixel, from 0 (no ink) to 255 (full ink).
+
+# %%
+data = load_handwritten_digits(prefer=P.dataset, image_size=28)
 
 # %%
 # NBVAL_CHECK_OUTPUT
-from sklearn.datasets import load_digits as raw_digits
+digit_bytes = (data.x_train[0, 0] * 255).round().int()
+print(f"a {tuple(digit_bytes.shape)} image labelled {data.y_train[0].item()}; "
+      f"its middle 20×20 pixels:")
+middle = digit_bytes[4:24, 4:24].tolist()
+print("\n".join(" ".join(f"{value:3d}" for value in row) for row in middle))
 
-scan = raw_digits()
-print(f"{len(scan.images)} scans of {scan.images.shape[1]}×{scan.images.shape[2]} pixels; "
-      f"this one is labelled {scan.target[0]}:")
-print(scan.images[0].astype(int))
-
-# %% mystnb={"figure": {"caption": "The same scan twice: as the 8\u00d78 matrix of grey levels the computer stores, and as the picture we see.", "name": "fig-01-matrix"}, "image": {"alt": "Left: an 8 by 8 grid of numbers from 0 to 16 with large values where the ink of a zero is. Right: the same grid drawn as a grey-scale image of the digit 0."}}
-fig, (ax_numbers, ax_image) = plt.subplots(1, 2, figsize=(7, 3.4))
-ax_numbers.imshow(scan.images[0], cmap="Greys", vmin=0, vmax=16)
-for (row, col), value in np.ndenumerate(scan.images[0].astype(int)):
-    ax_numbers.text(col, row, value, ha="center", va="center", fontsize=8,
-                    color="white" if value > 8 else "black")
+# %% mystnb={"figure": {"caption": "The same digit twice: as the grid of numbers the computer stores (the middle 20×20 pixels; darker cells hold larger numbers), and as the picture we see.", "name": "fig-01-matrix"}, "image": {"alt": "Left: a 20 by 20 grid of small numbers, zero around the edges and large where the pen stroke is. Right: the same pixels drawn as a grey-scale handwritten digit."}}
+fig, (ax_numbers, ax_image) = plt.subplots(1, 2, figsize=(9, 4.4))
+crop = digit_bytes[4:24, 4:24].numpy()
+ax_numbers.imshow(crop, cmap="Greys", vmin=0, vmax=255)
+for (row, col), value in np.ndenumerate(crop):
+    ax_numbers.text(col, row, value, ha="center", va="center", fontsize=4.5,
+                    color="white" if value > 128 else "black")
 ax_numbers.set_title("what the computer stores")
-ax_image.imshow(scan.images[0], cmap="gray_r", interpolation="bilinear")
+ax_image.imshow(data.x_train[0, 0], cmap="gray_r")
 ax_image.set_title("what we see")
 for ax in (ax_numbers, ax_image):
     ax.set_xticks([]); ax.set_yticks([])
 plt.show()
 
 # %% [markdown]
-# Now the dataset the models use, split once with a fixed seed into training and test images.
+# The 10,000 digits are split once, with every digit class in proportion, into training,
+# **validation** and **test** digits. We fit the models on training digits, make every choice
+# (how long to train, which SVM setting) by looking at validation digits only, and read the
+# test digits once, at the end, for the models we chose: that is what makes the test accuracy
+# an honest estimate. The CPU profile trains on the first `P.train_size` training digits.
 
 # %%
-data = load_handwritten_digits(prefer=P.dataset, image_size=P.image_size, margin=P.margin)
-x_train, y_train, x_test, y_test = data.x_train, data.y_train, data.x_test, data.y_test
+x_train, y_train = data.x_train[:P.train_size], data.y_train[:P.train_size]
+x_val, y_val, x_test, y_test = data.x_val, data.y_val, data.x_test, data.y_test
 
 # %%
 # NBVAL_CHECK_OUTPUT
-print(f"train {tuple(x_train.shape)}, test {tuple(x_test.shape)}, "
-      f"pixel values in [{x_train.min():.0f}, {x_train.max():.0f}]")
-print("images per class (train):", torch.bincount(y_train).tolist())
+print(f"train {tuple(x_train.shape)}, validation {tuple(x_val.shape)}, "
+      f"test {tuple(x_test.shape)}")
+print(f"pixel values in [{x_train.min():.0f}, {x_train.max():.0f}]")
+print("training digits per class:", torch.bincount(y_train).tolist())
 
-# %% mystnb={"figure": {"caption": "Sixteen training digits, framed like MNIST, with their labels.", "name": "fig-01-samples"}, "image": {"alt": "A grid of sixteen grey-scale handwritten digits, each titled with its label."}}
+# %% mystnb={"figure": {"caption": "Sixteen training digits with their labels.", "name": "fig-01-samples"}, "image": {"alt": "A grid of sixteen grey-scale handwritten digits, each titled with its label."}}
 fig = show_images(x_train[:16], labels=y_train[:16].tolist(), ncols=8)
 plt.show()
 
@@ -130,18 +148,27 @@ plt.show()
 # - **HOG**, the histogram of oriented gradients {cite}`dalal2005histograms`: in each 7×7 cell,
 #   which edge directions are present and how strongly. It was the state of the art for pedestrian
 #   detection before deep learning.
-# - **Projections**: how much ink each row and each column holds, a feature older than HOG.
+# - **Projections**: how much ink each row and each column holds, a much older feature.
 #
 # And, as a control, the same classifier on **raw pixels**: no feature engineering at all.
-# The classifier is a support vector machine with an RBF kernel {cite}`pedregosa2011scikit`.
+# The classifier is a support vector machine (SVM) with an RBF kernel
+# {cite}`pedregosa2011scikit`: it compares a new digit with the training digits through the
+# similarity $k(a, b) = e^{-\gamma \lVert a - b \rVert^2}$ and weighs the votes of the most
+# useful ones. Handing scikit-learn that similarity as a function lets it compute all of them
+# with one matrix product, about ten times faster than its built-in loop and with the same
+# predictions. Its regularisation constant `C` is chosen per feature set on the validation
+# digits.
 
 # %%
+from functools import partial
+
 from skimage.feature import hog
+from sklearn.metrics.pairwise import rbf_kernel
 from sklearn.svm import SVC
 
 
 def hog_features(images: torch.Tensor) -> np.ndarray:
-    """Histogram of oriented gradients: 9 edge directions per 7×7 cell, normalised in 2×2 blocks."""
+    """Histogram of oriented gradients: 9 directions per 7×7 cell, 2×2 blocks."""
     return np.stack([hog(image[0].numpy(), orientations=9, pixels_per_cell=(7, 7),
                          cells_per_block=(2, 2)) for image in images])
 
@@ -156,31 +183,46 @@ def pixel_features(images: torch.Tensor) -> np.ndarray:
     return images.flatten(1).numpy()
 
 
-FEATURES = {"pixels": pixel_features, "projections": projection_features, "HOG": hog_features}
-classical_x, classical_y = x_train[:P.classical_max_train], y_train[:P.classical_max_train].numpy()
-classical = {name: SVC(gamma="scale").fit(features(classical_x), classical_y)
-             for name, features in FEATURES.items()}
+FEATURES = {"pixels": pixel_features, "projections": projection_features,
+            "HOG": hog_features}
 
 
-def classical_accuracy(name: str, images: torch.Tensor, labels: torch.Tensor) -> float:
-    return float((classical[name].predict(FEATURES[name](images)) == labels.numpy()).mean())
+def rbf_svm(inputs: np.ndarray, labels: np.ndarray, C: float) -> SVC:
+    """An RBF-kernel SVM, gamma as scikit-learn's "scale": 1 / (features × variance)."""
+    gamma = 1.0 / (inputs.shape[1] * inputs.var())
+    return SVC(C=C, kernel=partial(rbf_kernel, gamma=gamma)).fit(inputs, labels)
 
+
+val_features = {name: features(x_val) for name, features in FEATURES.items()}
+
+
+def train_svm(name: str, images: torch.Tensor, labels: torch.Tensor) -> SVC:
+    """An RBF SVM on the `name` features of images, with the C best on validation."""
+    inputs = FEATURES[name](images)
+    candidates = [rbf_svm(inputs, labels.numpy(), C) for C in P.svm_C]
+    return max(candidates,
+               key=lambda svm: svm.score(val_features[name], y_val.numpy()))
+
+
+def svm_accuracy(svm: SVC, features, images: torch.Tensor,
+                 labels: torch.Tensor) -> float:
+    return float(svm.score(features(images), labels.numpy()))
+
+
+svms = {name: train_svm(name, x_train, y_train) for name in FEATURES}
 
 # %%
 # NBVAL_CHECK_OUTPUT
-print("features per image:", {name: FEATURES[name](x_test[:1]).shape[1] for name in FEATURES})
+print("features per image:",
+      {name: features(x_test[:1]).shape[1] for name, features in FEATURES.items()})
 
 # %%
-classical_scores = {name: classical_accuracy(name, x_test, y_test) for name in FEATURES}
-pd.Series(classical_scores, name="test accuracy").to_frame().style.format("{:.3f}")
+pd.DataFrame({
+    "C chosen on validation": {name: svm.C for name, svm in svms.items()},
+    "validation accuracy": {name: svm_accuracy(svm, FEATURES[name], x_val, y_val)
+                            for name, svm in svms.items()}})
 
 # %% [markdown]
-# **What to notice.** On these centred, clean digits, *every* pipeline does well, raw pixels
-# included: an SVM is a strong classifier. Projections throw information away (two very different
-# shapes can have the same row and column sums) and it shows. HOG, a descriptor that took its
-# inventors real insight to design, is as good as the pixels here. Keep these numbers in mind;
-# they are about to change.
-#
 # ## Deep learning: the network learns its own features
 #
 # A neural network skips the first stage. It receives the raw pixels and learns, by gradient
@@ -207,46 +249,201 @@ class SmallCNN(nn.Module):
     def __init__(self, n_classes: int = 10):
         super().__init__()
         self.features = nn.Sequential(
-            nn.Conv2d(1, 8, kernel_size=5, padding=2), nn.ReLU(), nn.MaxPool2d(2),   # 8 × 14 × 14
-            nn.Conv2d(8, 16, kernel_size=5, padding=2), nn.ReLU(), nn.MaxPool2d(2))  # 16 × 7 × 7
-        self.classifier = nn.Sequential(nn.Flatten(), nn.Linear(16 * 7 * 7, 64), nn.ReLU(),
-                                        nn.Linear(64, n_classes))
+            nn.Conv2d(1, 8, kernel_size=5, padding=2), nn.ReLU(),
+            nn.MaxPool2d(2),                                  # 8 maps of 14×14
+            nn.Conv2d(8, 16, kernel_size=5, padding=2), nn.ReLU(),
+            nn.MaxPool2d(2))                                  # 16 maps of 7×7
+        self.classifier = nn.Sequential(
+            nn.Flatten(), nn.Linear(16 * 7 * 7, 64), nn.ReLU(),
+            nn.Linear(64, n_classes))
 
     def forward(self, x):
         return self.classifier(self.features(x))
 
-
 # %%
 # NBVAL_CHECK_OUTPUT
-for model in (MLP(), SmallCNN()):
-    n_params = sum(p.numel() for p in model.parameters())
-    shapes = [tuple(p.shape) for p in model.parameters()]
-    print(f"{type(model).__name__}: {n_params:,} parameters {shapes}")
+def count(parameters) -> int:
+    return sum(p.numel() for p in parameters)
+
+
+mlp, cnn = MLP(), SmallCNN()
+print(f"MLP: {count(mlp.parameters()):,} parameters, "
+      f"{count(mlp.layers[1].parameters()):,} of them in Linear(784, 256)")
+print(f"CNN: {count(cnn.parameters()):,} parameters: convolutions "
+      f"{count(cnn.features.parameters()):,}, Linear(784, 64) "
+      f"{count(cnn.classifier[1].parameters()):,}, output layer "
+      f"{count(cnn.classifier[3].parameters()):,}")
 
 # %% [markdown]
-# The CNN has far fewer parameters than the MLP, because its filters are *shared* across positions:
-# a filter that detects a stroke at the top-left detects it everywhere. Training uses the course's
-# one training loop, `demystify.fit` (Adam, minibatches, a progress bar, one history per run).
+# The CNN has about a quarter of the MLP's parameters, but not mainly because its filters are
+# shared: its two convolutions hold only 3,424 of its 54,314 parameters. Most of them sit in
+# `Linear(784, 64)`, which reads the 16×7×7 feature maps; the MLP's first layer reads the 784
+# pixels into 256 hidden units, four times as many as the CNN's 64. Sharing does make the
+# convolutions cheap: a fully connected layer producing the same 8×28×28 first feature maps
+# from 784 pixels would need 784 × 6,272 weights (nearly five million) instead of 200.
+#
+# ### The training loop, written out once
+#
+# "Updating learned weights at each layer" is four lines of PyTorch. Here they are, training
+# the MLP for one pass (an *epoch*) over the training digits in minibatches of 64, with the
+# Adam optimiser {cite}`kingma2015adam` (gradient descent with a per-weight step size):
 
 # %%
-torch.manual_seed(0)
-mlp = MLP()
-mlp_history = fit(mlp, (x_train, y_train), (x_test, y_test), epochs=P.mlp_epochs, lr=1e-3,
-                  batch_size=P.batch_size, device=device, desc="MLP")
-torch.manual_seed(0)
-cnn = SmallCNN()
-cnn_history = fit(cnn, (x_train, y_train), (x_test, y_test), epochs=P.cnn_epochs, lr=3e-3,
-                  batch_size=P.batch_size, device=device, desc="CNN")
+torch.manual_seed(P.seed)
+optimizer = torch.optim.Adam(mlp.parameters(), lr=1e-3)
+order = torch.randperm(len(x_train))
+mlp.train()
+for start_index in range(0, len(x_train), P.batch_size):
+    batch = order[start_index:start_index + P.batch_size]
+    logits = mlp(x_train[batch])                    # forward: 10 scores per digit
+    loss = F.cross_entropy(logits, y_train[batch])  # how wrong, on average
+    optimizer.zero_grad()
+    loss.backward()                                 # backward: d loss / d every weight
+    optimizer.step()                                # step: move each weight downhill
+val_accuracy = evaluate(mlp, (x_val, y_val))["accuracy"]
+print(f"after one epoch: validation accuracy {val_accuracy:.3f}")
 
-# %% mystnb={"figure": {"caption": "Learning curves of the MLP and the CNN: loss and accuracy per epoch on the training images (solid) and the held-out test images (dashed).", "name": "fig-01-curves"}, "image": {"alt": "Two line charts. Left: loss falling over the epochs for both models. Right: accuracy rising towards 1 for both, with the test curves slightly below the training curves."}}
+# %% [markdown]
+# The course's training loop, `demystify.fit`, runs exactly these four lines for every
+# minibatch, and adds what a real run needs: the batches are shuffled with the run's seed, a
+# progress bar shows the loss, the validation digits are scored after every epoch, and
+# `keep_best=True` keeps the weights of the epoch that scored best on *validation*: the number of
+# epochs is chosen on validation data, never on the test digits. The MLP continues from its
+# hand-written first epoch.
+
+# %%
+mlp_history = fit(mlp, (x_train, y_train), (x_val, y_val), epochs=P.mlp_epochs, lr=1e-3,
+                  batch_size=P.batch_size, device=device, desc="MLP", keep_best=True)
+torch.manual_seed(P.seed)
+cnn = SmallCNN()
+cnn_history = fit(cnn, (x_train, y_train), (x_val, y_val), epochs=P.cnn_epochs, lr=3e-3,
+                  batch_size=P.batch_size, device=device, desc="CNN", keep_best=True)
+print(f"epochs kept: MLP {mlp_history.best_epoch}, CNN {cnn_history.best_epoch}")
+
+# %% mystnb={"figure": {"caption": "Loss and accuracy per epoch of the MLP and the CNN on the training digits (solid) and the validation digits (dashed).", "name": "fig-01-curves"}, "image": {"alt": "Two line charts over the epochs. Left: the loss of both models falls. Right: the accuracy of both rises; the CNN's curves lie above the MLP's."}}
 fig = plot_history({"MLP": mlp_history, "CNN": cnn_history})
 plt.show()
 
+# %% [markdown]
+# ### The test digits, read once
+#
+# Every model is now fixed. Here are all five on the test digits none of them, nor any of our
+# choices, has seen:
+
 # %%
-scores = {**{f"SVM on {name}": score for name, score in classical_scores.items()},
-          "MLP on pixels": evaluate(mlp, (x_test, y_test))["accuracy"],
-          "CNN on pixels": evaluate(cnn, (x_test, y_test))["accuracy"]}
+models = {"MLP on pixels": mlp, "CNN on pixels": cnn}
+
+
+def test_accuracy_of_all(images: torch.Tensor) -> dict[str, float]:
+    """Accuracy of every model on `images` (e.g. moved test digits) against y_test."""
+    row = {f"SVM on {name}": svm_accuracy(svm, FEATURES[name], images, y_test)
+           for name, svm in svms.items()}
+    row.update({name: evaluate(model, (images, y_test))["accuracy"]
+                for name, model in models.items()})
+    return row
+
+
+scores = test_accuracy_of_all(x_test)
 pd.Series(scores, name="test accuracy").to_frame().style.format("{:.3f}")
+
+# %%
+cnn_score, hog_score = scores["CNN on pixels"], scores["SVM on HOG"]
+pixel_score, mlp_score = scores["SVM on pixels"], scores["MLP on pixels"]
+claim("cnn_test_accuracy", cnn_score, ">= 0.95", tol=0.015,
+      says="the CNN classifies at least 95 % of the test digits correctly")
+claim("svm_pixels_minus_mlp", pixel_score - mlp_score, "> 0.02", tol=0.02,
+      parts={"svm": pixel_score, "mlp": mlp_score},
+      says="the SVM on raw pixels beats the MLP on the same pixels")
+claim("cnn_minus_svm_pixels", cnn_score - pixel_score, "> 0", tol=0.015,
+      parts={"cnn": cnn_score, "svm": pixel_score},
+      says="the CNN's learned features beat the SVM on raw pixels")
+claim("hog_minus_pixels", hog_score - pixel_score, "> 0", tol=0.005,
+      parts={"hog": hog_score, "pixels": pixel_score},
+      says="hand-made HOG features beat raw pixels for the same SVM")
+claim("pixels_minus_projections", pixel_score - scores["SVM on projections"], "> 0.05",
+      tol=0.005, parts={"projections": scores["SVM on projections"]},
+      says="projections throw information away")
+claim("cnn_hog_gap", abs(cnn_score - hog_score), "< 0.015", tol=0.015,
+      says="the CNN and the SVM on HOG are level on clean digits");
+
+# %% [markdown]
+# **What to notice.** On clean, centred digits every pipeline does well, and raw pixels are a
+# strong baseline: the SVM on pixels scores {glue:text}`cnn_minus_svm_pixels__svm:.3f`, well
+# ahead of the MLP ({glue:text}`svm_pixels_minus_mlp__mlp:.3f`), which reads the same pixels.
+# A network is not better just for being a network. The CNN, whose features are learned
+# filters, does beat the pixel SVM ({glue:text}`cnn_minus_svm_pixels__cnn:.3f`). But HOG, a
+# descriptor that took its inventors real insight to design, lifts the very same SVM to
+# {glue:text}`hog_minus_pixels__hog:.3f`: level with the CNN (they differ by
+# {glue:text}`cnn_hog_gap:.3f`). Projections throw information away (two different shapes can
+# have the same row and column sums), and at {glue:text}`pixels_minus_projections__projections:.3f`
+# it shows. Keep these numbers in mind; they are about to change.
+
+# %% [markdown]
+# ### When does learning the features pay?
+#
+# Learned features have to be learned from labelled examples; hand-made ones come with their
+# designer's knowledge for free. So how many labelled digits does the CNN need before it catches
+# up? We train the two SVMs and the CNN again on the first few hundred training digits and score
+# them on the *validation* digits, so that the test digits stay unread. Every CNN run sees
+# as many digits in total as the main run (`P.cnn_epochs` epochs of all the training digits):
+# smaller sets get more epochs. The last point of each curve is the model trained above.
+
+# %%
+def cnn_on_subset(n: int) -> float:
+    """Validation accuracy of a fresh CNN trained on the first n training digits."""
+    torch.manual_seed(P.seed)
+    model = SmallCNN()
+    epochs = -(-P.cnn_epochs * len(x_train) // n)           # ceiling division
+    fit(model, (x_train[:n], y_train[:n]), epochs=epochs, lr=3e-3,
+        batch_size=P.batch_size, device=device, progress=False)
+    return evaluate(model, (x_val, y_val))["accuracy"]
+
+
+def svm_on_subset(name: str, n: int) -> float:
+    svm = train_svm(name, x_train[:n], y_train[:n])
+    return svm_accuracy(svm, FEATURES[name], x_val, y_val)
+
+
+sizes = [*P.curve_sizes, len(x_train)]
+curve = pd.DataFrame({
+    "SVM on pixels": [svm_on_subset("pixels", n) for n in P.curve_sizes]
+                     + [svm_accuracy(svms["pixels"], pixel_features, x_val, y_val)],
+    "SVM on HOG": [svm_on_subset("HOG", n) for n in P.curve_sizes]
+                  + [svm_accuracy(svms["HOG"], hog_features, x_val, y_val)],
+    "CNN on pixels": [cnn_on_subset(n) for n in P.curve_sizes]
+                     + [evaluate(cnn, (x_val, y_val))["accuracy"]]}, index=sizes)
+curve.index.name = "training digits"
+curve.style.format("{:.3f}")
+
+# %% mystnb={"figure": {"caption": "Validation accuracy against the number of labelled training digits, for the SVM on raw pixels, the SVM on HOG features and the CNN.", "name": "fig-01-data-size"}, "image": {"alt": "Three rising lines of accuracy against the number of training digits on a logarithmic axis: the SVM on HOG features, the CNN and the SVM on raw pixels."}}
+fig, ax = plt.subplots(figsize=(6, 3.6))
+curve.plot(ax=ax, marker="o", logx=True)
+ax.set_xlabel("labelled training digits"); ax.set_ylabel("validation accuracy")
+ax.grid(alpha=0.3); ax.legend(fontsize=8)
+plt.show()
+
+# %%
+fewest, most = curve.index[0], curve.index[-1]
+claim("hog_minus_cnn_fewest_digits",
+      curve.loc[fewest, "SVM on HOG"] - curve.loc[fewest, "CNN on pixels"], "> 0.02",
+      tol=0.03, parts={"hog": curve.loc[fewest, "SVM on HOG"],
+                       "cnn": curve.loc[fewest, "CNN on pixels"]},
+      says="with the fewest labelled digits the hand-made features win")
+cnn_gain = curve.loc[most, "CNN on pixels"] - curve.loc[fewest, "CNN on pixels"]
+hog_gain = curve.loc[most, "SVM on HOG"] - curve.loc[fewest, "SVM on HOG"]
+claim("cnn_gain_minus_hog_gain", cnn_gain - hog_gain, "> 0.02", tol=0.03,
+      parts={"cnn": cnn_gain, "hog": hog_gain},
+      says="more labelled digits help the CNN more than the SVM on HOG");
+
+# %% [markdown]
+# **What to notice.** With the fewest labelled digits the hand-made features win clearly: the
+# SVM on HOG is at {glue:text}`hog_minus_cnn_fewest_digits__hog:.3f` on the validation digits,
+# the CNN at {glue:text}`hog_minus_cnn_fewest_digits__cnn:.3f`. Each added digit helps the CNN
+# more (it gains {glue:text}`cnn_gain_minus_hog_gain__cnn:.3f` across the curve, HOG
+# {glue:text}`cnn_gain_minus_hog_gain__hog:.3f`): a learner that must find its features needs
+# examples to find them in, while HOG's designers put theirs in by hand. With all our training
+# digits the CNN has caught up: on the test digits above, the two are level. Far larger labelled
+# datasets than ours are where learned features pulled ahead, and why deep learning took over.
 
 # %% [markdown]
 # ## Opening the black box a little
@@ -254,111 +451,186 @@ pd.Series(scores, name="test accuracy").to_frame().style.format("{:.3f}")
 # "Deep learning is largely a black box". Not entirely: the first layer of a CNN is small enough
 # to look at. Each of its 8 filters is a 5×5 pattern of weights (red positive, blue negative);
 # sliding it over a digit gives a *feature map* that lights up where the pattern matches.
-# Nobody designed these filters. Many of them look like the stroke and edge detectors that HOG
-# computes by hand.
+# Nobody designed these filters; gradient descent found them.
 
-# %% mystnb={"figure": {"caption": "The CNN's eight learned first-layer filters (red: positive weights, blue: negative).", "name": "fig-01-filters"}, "image": {"alt": "Eight small 5 by 5 colour patches in red and blue, several showing oriented edge-like patterns."}}
+# %% mystnb={"figure": {"caption": "The CNN's eight learned first-layer filters (red: positive weights, blue: negative).", "name": "fig-01-filters"}, "image": {"alt": "Eight small 5 by 5 patches of red and blue weights."}}
 fig = show_filters(cnn.features[0].weight, ncols=8)
 plt.show()
 
-# %% mystnb={"figure": {"caption": "One test digit and the eight feature maps its first layer produces: each filter responds to different strokes.", "name": "fig-01-feature-maps"}, "image": {"alt": "A handwritten digit followed by eight 28 by 28 activation maps, each highlighting different strokes of the digit."}}
+# %% mystnb={"figure": {"caption": "One test digit (top) and the eight feature maps the CNN's first layer (convolution, then ReLU) makes of it.", "name": "fig-01-feature-maps"}, "image": {"alt": "A handwritten digit, then eight 28 by 28 activation maps of it, each bright along different parts of the strokes."}}
 digit = x_test[:1].to(device)
 with torch.no_grad():
     maps = cnn.features[1](cnn.features[0](digit))    # convolution, then ReLU
-panels = torch.cat([digit, maps], dim=1)[0].cpu()
-fig = show_images(panels, labels=["input"] + [f"filter {i + 1}" for i in range(8)], ncols=9,
-                  cmap="viridis", size=1.3)
+fig = show_images(digit.cpu(), labels=[f"input: a {y_test[0].item()}"], ncols=1,
+                  size=1.6)
+plt.show()
+fig = show_feature_maps(maps.cpu(), ncols=8)
 plt.show()
 
 # %% [markdown]
+# Look for filters that put a positive (red) region beside a negative (blue) one: such a filter
+# responds most where a stroke has ink on one side and none on the other, an edge at one
+# orientation — a learned cousin of HOG's gradient directions. Others are smoother and respond to
+# ink anywhere under them. The feature maps show the result: each filter lights up different
+# sides and parts of the same strokes, and these maps, not the pixels, are what the next layer
+# reads.
+#
 # ## You move a bit, and everything changes
 #
 # The talk's warning: to a computer, a digit moved two pixels to the right is a very different
 # matrix of numbers. Let us measure it. `move` shifts (and optionally rotates) a batch of images,
-# filling the uncovered border with white, exactly as if the writer had started a little further
+# filling the uncovered border with zeros (no ink), as if the writer had started a little further
 # along the line.
 
 # %%
-def move(images: torch.Tensor, dx: float = 0, dy: float = 0, angle: float = 0.0) -> torch.Tensor:
-    """Shift images by (dx, dy) pixels and rotate them by `angle` degrees, padding with zeros."""
-    return TF.affine(images, angle=angle, translate=[dx, dy], scale=1.0, shear=[0.0, 0.0],
-                     interpolation=TF.InterpolationMode.BILINEAR)
+def move(images: torch.Tensor, dx: float = 0, dy: float = 0,
+         angle: float = 0.0) -> torch.Tensor:
+    """Shift images by (dx, dy) pixels, rotate them by `angle` degrees; pad with 0."""
+    return TF.affine(images, angle=angle, translate=[dx, dy], scale=1.0,
+                     shear=[0.0, 0.0], interpolation=TF.InterpolationMode.BILINEAR)
 
 
 shifts = list(range(P.max_shift + 1))
 norms = x_test.flatten(1).norm(dim=1)
-shift_distance = [((move(x_test, dx=s) - x_test).flatten(1).norm(dim=1) / norms).mean().item()
-                  for s in shifts]
-# For scale: how far is each test digit from the nearest *training* digit of another class?
+shift_distance = [
+    ((move(x_test, dx=s) - x_test).flatten(1).norm(dim=1) / norms).mean().item()
+    for s in shifts]
+# For scale: how far is each test digit from the nearest other-class training digit?
 distances = torch.cdist(x_test.flatten(1), x_train.flatten(1))
 other_class = y_test[:, None] != y_train[None, :]
-nearest_other = (distances.where(other_class, torch.inf).min(dim=1).values / norms).mean().item()
+nearest_other = (distances.where(other_class, torch.inf).min(dim=1).values / norms)
+nearest_other = nearest_other.mean().item()
 
-# %% mystnb={"figure": {"caption": "Relative pixel distance between a digit and its shifted copy, against the shift. The dashed line is the distance from a digit to the nearest digit of a different class.", "name": "fig-01-pixel-distance"}, "image": {"alt": "A rising curve of relative pixel distance against shift in pixels, crossing a dashed horizontal line between one and two pixels."}}
+# %% mystnb={"figure": {"caption": "Relative pixel distance between a test digit and its shifted copy, against the shift (mean over the test digits). The dashed line is the mean distance from a test digit to the nearest training digit of a different class.", "name": "fig-01-pixel-distance"}, "image": {"alt": "A rising curve of relative pixel distance against the shift in pixels, and a dashed horizontal line that the curve crosses."}}
 fig, ax = plt.subplots(figsize=(5.5, 3.4))
 ax.plot(shifts, shift_distance, "o-", label="digit vs itself, shifted")
-ax.axhline(nearest_other, ls="--", color="C3", label="digit vs nearest other-class digit")
+ax.axhline(nearest_other, ls="--", color="C3",
+           label="digit vs nearest other-class digit")
 ax.set_xlabel("horizontal shift (pixels)"); ax.set_ylabel("relative pixel distance")
 ax.grid(alpha=0.3); ax.legend(fontsize=8)
 plt.show()
 
+# %%
+claim("shift_2px_distance_minus_nearest_other", shift_distance[2] - nearest_other,
+      "> 0", tol=0.005,
+      parts={"shifted": shift_distance[2], "nearest_other": nearest_other},
+      says="a 2-pixel shift moves a digit further than the nearest other-class digit");
+
 # %% [markdown]
-# Beyond about one pixel, a digit is *further from itself* in pixel space than it is from the
-# closest digit of another class. Any model that compares pixels position by position has to
-# struggle. Now the accuracy of every model on test digits moved by 0 to 4 pixels:
+# Moved by two pixels, a test digit is on average
+# {glue:text}`shift_2px_distance_minus_nearest_other__shifted:.2f` of its own length (the norm of
+# its pixel vector) away from itself, further than from the nearest training digit of *another*
+# class ({glue:text}`shift_2px_distance_minus_nearest_other__nearest_other:.2f`). To anything that
+# compares pixels position by position, a slightly moved digit looks more like a different digit
+# than like itself.
+#
+# Now the accuracy of every model on the test digits moved by 0 to 4 pixels:
 
 # %%
-def accuracy_under_shift(dx: float) -> dict[str, float]:
-    moved = move(x_test, dx=dx)
-    row = {f"SVM on {name}": classical_accuracy(name, moved, y_test) for name in FEATURES}
-    row["MLP on pixels"] = evaluate(mlp, (moved, y_test))["accuracy"]
-    row["CNN on pixels"] = evaluate(cnn, (moved, y_test))["accuracy"]
-    return row
-
-
-robustness = pd.DataFrame({s: accuracy_under_shift(s) for s in shifts}).T
+robustness = pd.DataFrame(
+    {s: test_accuracy_of_all(move(x_test, dx=s)) for s in shifts}).T
 robustness.index.name = "shift (px)"
 robustness.style.format("{:.3f}")
 
-# %% mystnb={"figure": {"caption": "Test accuracy of each model on digits shifted horizontally by 0 to 4 pixels.", "name": "fig-01-robustness"}, "image": {"alt": "Line chart of accuracy against shift for five models. All start near 1. The SVM on pixels and the MLP fall fastest, the CNN falls more slowly, HOG features hold up best."}}
+# %% mystnb={"figure": {"caption": "Test accuracy of each model on digits shifted horizontally by 0 to 4 pixels.", "name": "fig-01-robustness"}, "image": {"alt": "Line chart of test accuracy against the horizontal shift for five models; every line falls as the shift grows, some much faster than others."}}
 fig, ax = plt.subplots(figsize=(6, 3.6))
 robustness.plot(ax=ax, marker="o")
-ax.set_xlabel("horizontal shift (pixels)"); ax.set_ylabel("test accuracy"); ax.set_ylim(0, 1.02)
+ax.set_xlabel("horizontal shift (pixels)"); ax.set_ylabel("test accuracy")
+ax.set_ylim(0, 1.02)
 ax.grid(alpha=0.3); ax.legend(fontsize=8)
 plt.show()
 
+# %%
+two_px = robustness.loc[2]
+claim("cnn_minus_svm_pixels_at_2px", two_px["CNN on pixels"] - two_px["SVM on pixels"],
+      "> 0.05", tol=0.04,
+      parts={"cnn": two_px["CNN on pixels"], "svm": two_px["SVM on pixels"]},
+      says="at a 2-pixel shift the CNN beats the SVM on pixels by more than 5 points")
+claim("hog_minus_cnn_at_2px", two_px["SVM on HOG"] - two_px["CNN on pixels"], "> 0",
+      tol=0.04, parts={"hog": two_px["SVM on HOG"], "cnn": two_px["CNN on pixels"]},
+      says="at a 2-pixel shift the SVM on HOG beats the plain CNN");
+
 # %% [markdown]
 # **What to notice.**
-# - The models that compare pixels position by position (the SVM on pixels, the MLP) collapse first.
-# - The CNN degrades more gracefully: its filters are shared across positions, and max-pooling
-#   forgives a pixel of movement per stage. But it is *not* shift-invariant: nothing in its
-#   training ever showed it a moved digit.
-# - HOG holds up best, because its designers built tolerance to small shifts into it (histograms
-#   over 7×7 cells). Hand-made features encode hand-made knowledge, and that is their strength.
+# - The models that compare pixels position by position collapse first: at a 2-pixel shift the
+#   SVM on pixels falls to {glue:text}`cnn_minus_svm_pixels_at_2px__svm:.3f`.
+# - The CNN degrades more gracefully ({glue:text}`cnn_minus_svm_pixels_at_2px__cnn:.3f` at
+#   2 pixels): a filter responds to a stroke wherever it is, and each max-pooling forgives a
+#   pixel of movement. But it is *not* shift-invariant: nothing in its training ever showed it a
+#   moved digit.
+# - HOG holds up better than both ({glue:text}`hog_minus_cnn_at_2px__hog:.3f`), because its
+#   designers built tolerance to small shifts into it (histograms over 7×7 cells). Hand-made
+#   features encode hand-made knowledge, and that is their strength.
 #
-# A deep network can learn that knowledge from data instead. The standard way is **data
-# augmentation**: show it moved copies of the training digits. We add one randomly shifted copy
-# (up to ±3 pixels) of every training image and train the same CNN again.
+# ## Learning the invariance from data
+#
+# A learner can be *shown* that a moved digit is the same digit. The standard way is **data
+# augmentation**: add a randomly moved copy (up to ±3 pixels in each direction) of every training
+# digit. If what matters is the data, the same augmentation should help any learner, so we give
+# the identical augmented set to the CNN and, as a control, to the SVM on raw pixels; `C` and the
+# CNN's epoch are again chosen on the (unmoved) validation digits.
 
 # %%
-generator = torch.Generator().manual_seed(0)
-offsets = torch.randint(-3, 4, (len(x_train), 2), generator=generator).tolist()
-moved_copies = torch.cat([move(image[None], dx, dy) for image, (dx, dy) in zip(x_train, offsets)])
-x_augmented, y_augmented = torch.cat([x_train, moved_copies]), torch.cat([y_train, y_train])
+generator = torch.Generator().manual_seed(P.seed)
+offsets = torch.randint(-P.augment_shift, P.augment_shift + 1, (len(x_train), 2),
+                        generator=generator).tolist()
+moved_copies = torch.cat([move(image[None], dx, dy)
+                          for image, (dx, dy) in zip(x_train, offsets)])
+x_augmented = torch.cat([x_train, moved_copies])
+y_augmented = torch.cat([y_train, y_train])
 
-torch.manual_seed(0)
+torch.manual_seed(P.seed)
 cnn_augmented = SmallCNN()
-augmented_history = fit(cnn_augmented, (x_augmented, y_augmented), (x_test, y_test),
+augmented_history = fit(cnn_augmented, (x_augmented, y_augmented), (x_val, y_val),
                         epochs=P.augmented_epochs, lr=3e-3, batch_size=P.batch_size,
-                        device=device, desc="CNN + shifts")
-robustness["CNN + shift augmentation"] = [
+                        device=device, desc="CNN + shifts", keep_best=True)
+svm_augmented = train_svm("pixels", x_augmented, y_augmented)
+robustness["SVM on pixels + shifts"] = [
+    svm_accuracy(svm_augmented, pixel_features, move(x_test, dx=s), y_test)
+    for s in shifts]
+robustness["CNN + shifts"] = [
     evaluate(cnn_augmented, (move(x_test, dx=s), y_test))["accuracy"] for s in shifts]
 robustness.style.format("{:.3f}")
 
+# %% mystnb={"figure": {"caption": "Test accuracy under horizontal shifts of the SVM on HOG features, and of the SVM on pixels and the CNN, each trained without and with shifted copies of the training digits.", "name": "fig-01-augmentation"}, "image": {"alt": "Line chart of test accuracy against the shift for five models: the SVM on HOG, the SVM on pixels and the CNN without augmentation as dashed lines, the augmented SVM and augmented CNN as solid lines."}}
+fig, ax = plt.subplots(figsize=(6, 3.6))
+for name in ("SVM on HOG", "SVM on pixels", "CNN on pixels"):
+    ax.plot(shifts, robustness[name], "o--", label=name, alpha=0.7)
+for name in ("SVM on pixels + shifts", "CNN + shifts"):
+    ax.plot(shifts, robustness[name], "o-", label=name, lw=2)
+ax.set_xlabel("horizontal shift (pixels)"); ax.set_ylabel("test accuracy")
+ax.set_ylim(0, 1.02)
+ax.grid(alpha=0.3); ax.legend(fontsize=8)
+plt.show()
+
+# %%
+two_px = robustness.loc[2]
+claim("augmentation_gain_cnn_at_2px", two_px["CNN + shifts"] - two_px["CNN on pixels"],
+      "> 0.03", tol=0.04,
+      says="shifted copies make the CNN more accurate on 2-pixel-shifted digits")
+claim("augmentation_gain_svm_at_2px",
+      two_px["SVM on pixels + shifts"] - two_px["SVM on pixels"], "> 0.1", tol=0.005,
+      says="the same shifted copies help the SVM on pixels too")
+claim("augmented_cnn_minus_augmented_svm_at_2px",
+      two_px["CNN + shifts"] - two_px["SVM on pixels + shifts"], "> 0.02", tol=0.02,
+      parts={"cnn": two_px["CNN + shifts"], "svm": two_px["SVM on pixels + shifts"]},
+      says="with the same augmentation the CNN beats the SVM on pixels by 2+ points")
+claim("augmented_cnn_minus_hog_at_2px",
+      two_px["CNN + shifts"] - two_px["SVM on HOG"], "> 0.02", tol=0.02,
+      parts={"cnn": two_px["CNN + shifts"], "hog": two_px["SVM on HOG"]},
+      says="the augmented CNN beats the HOG features by 2+ points at 2 pixels");
+
 # %% [markdown]
-# The augmented CNN keeps its accuracy where the plain one lost it, and it matches the hand-designed
-# HOG features without anyone designing a feature: the invariance was *learned from data*. That,
-# in one table, is the difference between the two columns of the talk's slide.
+# **What to notice.** The shifted copies help *both* learners at a 2-pixel shift: the CNN gains
+# {glue:text}`augmentation_gain_cnn_at_2px:.3f` and the SVM on pixels
+# {glue:text}`augmentation_gain_svm_at_2px:.3f`. Much of the invariance comes from the data, not
+# only from the architecture. Given the same data, the CNN uses it better
+# ({glue:text}`augmented_cnn_minus_augmented_svm_at_2px__cnn:.3f` against
+# {glue:text}`augmented_cnn_minus_augmented_svm_at_2px__svm:.3f`), and it now also beats the
+# hand-made HOG features ({glue:text}`augmented_cnn_minus_hog_at_2px__hog:.3f`), which were
+# trained on unmoved digits only (exercise 4 gives them the shifted copies too). That is the
+# talk's slide in one table: a person can build knowledge into the features, or a network can
+# learn it from examples, given enough of them.
 #
 # ## Try it yourself
 #
@@ -372,14 +644,15 @@ import ipywidgets as widgets
 def predict_all(image: torch.Tensor) -> dict[str, int]:
     """Every model's predicted digit for one image (1, 28, 28)."""
     batch = image[None]
-    answers = {f"SVM on {name}": int(classical[name].predict(FEATURES[name](batch))[0])
+    answers = {f"SVM on {name}": int(svms[name].predict(FEATURES[name](batch))[0])
                for name in ("pixels", "HOG")}
     for name, model in (("MLP", mlp), ("CNN", cnn), ("CNN + shifts", cnn_augmented)):
         answers[name] = int(predict(model, batch).argmax(1)[0])
     return answers
 
 
-def show_moved_digit(index: int = 0, dx: int = 2, dy: int = 0, angle: float = 0.0) -> None:
+def show_moved_digit(index: int = 0, dx: int = 2, dy: int = 0,
+                     angle: float = 0.0) -> None:
     image = move(x_test[index:index + 1], dx, dy, angle)[0]
     answers = predict_all(image)
     fig, ax = plt.subplots(figsize=(2.4, 2.4))
@@ -390,15 +663,18 @@ def show_moved_digit(index: int = 0, dx: int = 2, dy: int = 0, angle: float = 0.
                     for name, answer in answers.items()))
 
 
+slider = widgets.IntSlider
 widgets.interact(show_moved_digit,
-                 index=widgets.IntSlider(0, 0, len(x_test) - 1, description="test digit"),
-                 dx=widgets.IntSlider(2, -P.max_shift, P.max_shift, description="shift x"),
-                 dy=widgets.IntSlider(0, -P.max_shift, P.max_shift, description="shift y"),
-                 angle=widgets.FloatSlider(0.0, min=-30, max=30, step=5, description="rotate °"));
+                 index=slider(0, 0, len(x_test) - 1, description="test digit"),
+                 dx=slider(2, -P.max_shift, P.max_shift, description="shift x"),
+                 dy=slider(0, -P.max_shift, P.max_shift, description="shift y"),
+                 angle=widgets.FloatSlider(0.0, min=-30, max=30, step=5,
+                                           description="rotate °"));
 
 # %% mystnb={"figure": {"caption": "Static version of the widget: five test digits shifted right by 0 to 4 pixels. Each title lists the predictions of the SVM on pixels, the plain CNN and the augmented CNN; red marks a wrong answer by the plain CNN.", "name": "fig-01-sweep"}, "image": {"alt": "A grid of five rows of handwritten digits, each row the same digit shifted further right, titled with three models' predictions."}}
 examples = [0, 1, 2, 3, 4]
-fig, axes = plt.subplots(len(examples), len(shifts), figsize=(1.6 * len(shifts), 1.8 * len(examples)))
+fig, axes = plt.subplots(len(examples), len(shifts),
+                         figsize=(1.6 * len(shifts), 1.8 * len(examples)))
 for row, index in enumerate(examples):
     for col, s in enumerate(shifts):
         image = move(x_test[index:index + 1], dx=s)[0]
@@ -406,56 +682,51 @@ for row, index in enumerate(examples):
         ax = axes[row, col]
         ax.imshow(image[0], cmap="gray"); ax.set_xticks([]); ax.set_yticks([])
         wrong = answers["CNN"] != y_test[index].item()
-        ax.set_title(f"{answers['SVM on pixels']} · {answers['CNN']} · {answers['CNN + shifts']}",
-                     fontsize=8, color="C3" if wrong else "black")
+        ax.set_title(f"{answers['SVM on pixels']} · {answers['CNN']} · "
+                     f"{answers['CNN + shifts']}", fontsize=8,
+                     color="C3" if wrong else "black")
         if row == 0:
-            ax.set_xlabel(f"shift {s} px", fontsize=8); ax.xaxis.set_label_position("top")
+            ax.set_xlabel(f"shift {s} px", fontsize=8)
+            ax.xaxis.set_label_position("top")
 fig.tight_layout()
 plt.show()
 
 # %% [markdown]
 # ## Checks
 #
-# The claims this chapter makes, asserted on the numbers it just measured. If a change to the code
-# breaks one of them, the notebook fails in CI.
+# Every result the text above reports was asserted where it was measured, with `claim`: the
+# condition it must meet, and how far a re-run at the same seed may drift from the stored record
+# before the tests fail. All of them also hold on seeds 0–4 (`make robustness`). Here they are:
 
 # %%
-cnn_accuracy = scores["CNN on pixels"]
-assert cnn_accuracy >= 0.95, f"the CNN should reach 95 % test accuracy, got {cnn_accuracy:.3f}"
-two_px = robustness.loc[2]
-assert two_px["CNN on pixels"] > two_px["SVM on pixels"], \
-    "under a 2-pixel shift the CNN should beat the SVM on raw pixels"
-assert shift_distance[2] > nearest_other, \
-    "a 2-pixel shift should move a digit further than the nearest other-class digit"
-assert two_px["CNN + shift augmentation"] > two_px["CNN on pixels"], \
-    "shift augmentation should make the CNN more robust to shifts"
-assert two_px["CNN + shift augmentation"] >= two_px["SVM on HOG"] - 0.02, \
-    "with augmentation the CNN should match the hand-made HOG features under a 2-pixel shift"
-print(f"CNN test accuracy {cnn_accuracy:.3f}; at a 2-pixel shift: CNN {two_px['CNN on pixels']:.3f}, "
-      f"SVM on pixels {two_px['SVM on pixels']:.3f}, augmented CNN {two_px['CNN + shift augmentation']:.3f}")
+report()
 
 # %% [markdown]
 # ## Exercises
 #
 # 1. **Vertical moves.** Repeat the robustness table for vertical shifts (`dy`). Is any model
 #    more sensitive vertically than horizontally? Why might that be for handwritten digits?
-# 2. **Rotation.** Rotate the test digits by −30° … 30°. Which model suffers most? Would HOG still
-#    win, and what would you add to the augmentation to fix the CNN?
+# 2. **Rotation.** Rotate the test digits by −30° … 30°. Which model suffers most? What would you
+#    add to the augmentation, and does it help the SVM as much as the CNN?
 # 3. **Global pooling.** Replace the CNN's flatten + linear head by `nn.AdaptiveAvgPool2d(1)`
 #    followed by a linear layer. How do accuracy and shift robustness change, and why?
+# 4. **A fair fight for HOG.** Train the SVM on HOG features of `x_augmented` and add it to the
+#    robustness table. Does the augmented CNN still lead at 2 pixels? Check it on several seeds
+#    (`DEMYSTIFY_SEED=1`, … before starting the kernel) before you conclude.
 #
-# ```{dropdown} Hints and solutions
-# 1. Use `move(x_test, dy=s)`. Digits are taller than wide and many classes differ vertically
-#    (6 vs 0, 7 vs 1), so vertical shifts tend to hurt the pixel models slightly more.
-# 2. `move(x_test, angle=a)`. HOG's orientation histograms rotate with the digit, so it degrades
-#    too; augment the CNN with random rotations (`angle=` in `move`) to recover most of the accuracy.
+# ```{dropdown} Hints
+# 1. Use `test_accuracy_of_all(move(x_test, dy=s))`. Compare it row by row with `robustness`.
+# 2. `move(x_test, angle=a)`; for the augmentation, draw a random angle per copy
+#    (`move(image[None], dx, dy, angle)`) and train both learners on the same set.
 # 3. Global average pooling throws away *where* a feature was found, so the head becomes
-#    translation-invariant; expect slightly lower clean accuracy on this small dataset and a much
-#    flatter robustness curve.
+#    insensitive to small shifts of the feature maps; measure both the clean accuracy and the
+#    robustness table before you conclude.
+# 4. `train_svm("HOG", x_augmented, y_augmented)`, then score it with
+#    `svm_accuracy(..., hog_features, move(x_test, dx=s), y_test)` for every shift `s`.
 # ```
 #
 # ## References
 #
-# The digits are the UCI handwritten digits shipped with scikit-learn {cite}`pedregosa2011scikit`;
-# MNIST and LeNet come from {cite}`lecun1998gradient`; HOG from {cite}`dalal2005histograms`.
+# MNIST and LeNet come from {cite}`lecun1998gradient`; HOG from {cite}`dalal2005histograms`; the
+# SVM is scikit-learn's {cite}`pedregosa2011scikit`; Adam from {cite}`kingma2015adam`.
 # Full entries are in the [bibliography](../book/bibliography.md).

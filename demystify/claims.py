@@ -256,7 +256,7 @@ def _compare(record: Claim) -> None:
 
 
 def report() -> Any:
-    """The table of this run's claims (shown at the end of a chapter).
+    """The table of this run's claims (shown at the end of a chapter), as a pandas Styler.
 
     When comparing with the record, also fails if the record holds claims this run never made.
     """
@@ -272,7 +272,9 @@ def report() -> Any:
              "condition": c.condition or "(timing, recorded only)",
              "held": "✓" if c.held else "✗", "tolerance": c.band(), "says": c.says}
             for c in claims()]
-    return pd.DataFrame(rows).set_index("claim") if rows else pd.DataFrame()
+    frame = pd.DataFrame(rows).set_index("claim") if rows else pd.DataFrame()
+    # A Styler shows every sentence whole (a DataFrame cuts them at 50 characters).
+    return frame.style.set_properties(**{"text-align": "left"}) if rows else frame
 
 
 # --- glue: numbers for the prose ----------------------------------------------------------------

@@ -132,7 +132,7 @@ def test_report_fails_when_the_record_has_claims_this_run_did_not_make(tmp_path,
     with pytest.raises(AssertionError, match="did not make: accuracy"):
         report()
     claim("accuracy", 0.96, ">= 0.95", tol=0.02)
-    table = report()
+    table = report().data
     assert list(table.index) == ["accuracy"] and table.loc["accuracy", "held"] == "✓"
 
 
