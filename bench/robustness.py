@@ -165,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("notebooks", nargs="*", type=Path, help="default: chapters/*.ipynb")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     parser.add_argument("--jobs", type=int, default=2, help="kernels side by side (default 2)")
-    parser.add_argument("--timeout", type=int, default=1800, help="seconds per cell")
+    parser.add_argument("--timeout", type=int, default=900, help="seconds per cell")
     parser.add_argument("--update", action="store_true",
                         help="keep the other chapters (and seeds) of an existing robustness.json")
     parser.add_argument("--out", type=Path, default=OUT,
@@ -183,8 +183,10 @@ def main(argv: list[str] | None = None) -> int:
     tasks = [(str(p), seed) for p in notebooks for seed in dict.fromkeys(args.seeds)]
     print(f"{len(tasks)} runs ({len(notebooks)} notebooks × seeds {args.seeds}), "
           f"{args.jobs} at a time", flush=True)
-    # Each worker process drives one kernel at a time (its own event loop and memory sampler).
-    with ProcessPoolExecutor(args.jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+    # Each run gets a fresh worker process (its own event loop and memory sampler): a second
+    # notebook driven from the same worker once hung after its kernel had finished.
+    with ProcessPoolExecutor(args.jobs, mp_context=multiprocessing.get_context("spawn"),
+                             max_tasks_per_child=1) as pool:
         futures = {pool.submit(run_one, path, seed, args.timeout): (path, seed)
                    for path, seed in tasks}
         for future in as_completed(futures):
