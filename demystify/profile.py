@@ -21,14 +21,12 @@ PROFILE_KINDS = ("cpu", "gpu")
 BUDGETS: dict[str, dict[str, Any]] = {
     "01_ml_vs_dl": {   # MNIST: t10k (committed) on CPU; the full set on GPU when present
         "budget_s": {"cpu": 90, "gpu": 120},
-        "cpu": {"dataset": "mnist_t10k", "train_size": 2000, "svm_C": [1, 10],
-                "mlp_epochs": 10, "cnn_epochs": 10, "augmented_epochs": 8, "batch_size": 64,
-                "max_shift": 4, "augment_shift": 3, "curve_sizes": [250, 500, 1000],
-                "curve_samples": 10000},
-        "gpu": {"dataset": "mnist", "train_size": 7000, "svm_C": [1, 10],
-                "mlp_epochs": 20, "cnn_epochs": 15, "augmented_epochs": 12, "batch_size": 64,
-                "max_shift": 4, "augment_shift": 3, "curve_sizes": [250, 500, 1000, 3000],
-                "curve_samples": 40000},
+        "cpu": {"dataset": "mnist_t10k", "train_size": 2000, "svm_C": [1, 10, 100],
+                "mlp_epochs": 10, "cnn_epochs": 10, "batch_size": 64, "max_shift": 4,
+                "augment_shift": 3, "curve_sizes": [250, 500, 1000]},
+        "gpu": {"dataset": "mnist", "train_size": 6000, "svm_C": [1, 10, 100],
+                "mlp_epochs": 20, "cnn_epochs": 16, "batch_size": 64, "max_shift": 4,
+                "augment_shift": 3, "curve_sizes": [250, 1000, 3000]},
     },
     "02_cnn_history": {
         "budget_s": {"cpu": 90, "gpu": 60},
