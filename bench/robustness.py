@@ -41,6 +41,10 @@ def run_one(path: str, seed: int, timeout: int) -> dict:
     with tempfile.TemporaryDirectory(prefix=f"robust-{path.stem}-{seed}-") as out:
         env = claims_env(out, seed, soft=True)
         env.update(DEMYSTIFY_PROFILE="cpu", DEMYSTIFY_DEVICE="cpu")
+        # Kernels run side by side: one thread each for OpenMP and BLAS too, or a chapter that
+        # uses every core (10) or NumPy's BLAS (01's SVMs) slows both kernels down (the full
+        # run with two kernels took 59.5 min, longer than one kernel at a time would).
+        env.update(OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
         result = run_notebook(path, write_outputs=False, timeout=timeout, env=env)
         # demystify.claims.read_jsonl, without importing torch into this worker
         made = [{k: v for k, v in json.loads(line).items() if k not in DROP}
