@@ -43,11 +43,13 @@ BUDGETS: dict[str, dict[str, Any]] = {
     },
     "03_imagenet_architectures": {
         "budget_s": {"cpu": 90, "gpu": 120},
-        "cpu": {"dataset": "digits", "image_size": 8, "max_train": 2000, "width": 16,
-                "shallow_blocks": 1, "deep_blocks": 4, "epochs": 12, "batch_size": 128, "lr": 0.05,
-                "latency_repeats": 2, "latency_batch": 1},
-        "gpu": {"dataset": "mnist", "image_size": 28, "max_train": 20000, "width": 16,
-                "shallow_blocks": 3, "deep_blocks": 9, "epochs": 10, "batch_size": 128, "lr": 0.05,
+        # MNIST's t10k digits (load_mnist_t10k); the CPU's lr, of 0.005, 0.01, 0.02, 0.05 and
+        # 0.1, gave the deep plain network its best validation accuracy after 6 epochs (seed 0)
+        "cpu": {"image_size": 8, "max_train": 1000, "width": 16, "shallow_blocks": 1,
+                "deep_blocks": 4, "epochs": 6, "batch_size": 128, "lr": 0.01,
+                "latency_repeats": 5, "latency_batch": 1},
+        "gpu": {"image_size": 28, "max_train": 7000, "width": 16, "shallow_blocks": 3,
+                "deep_blocks": 9, "epochs": 10, "batch_size": 128, "lr": 0.05,
                 "latency_repeats": 20, "latency_batch": 32},
     },
     "04_nlp_vectors": {
