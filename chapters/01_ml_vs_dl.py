@@ -74,11 +74,11 @@ import pandas as pd
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-import torchvision.transforms.v2.functional as TF
 
 from demystify import (claim, evaluate, fit, glue, load_handwritten_digits,
                        plot_history, predict, report, show_feature_maps, show_filters,
                        show_images, start)
+from demystify.images import mean_relative_change, move
 
 device, P = start("01_ml_vs_dl")
 
@@ -522,23 +522,16 @@ plt.show()
 # ## You move a bit, and everything changes
 #
 # The talk's warning: to a computer, a digit moved two pixels to the right is a very different
-# matrix of numbers. Let us measure it. `move` shifts (and optionally rotates) a batch of images,
-# filling the uncovered border with zeros (no ink), as if the writer had started a little further
-# along the line.
+# matrix of numbers. Let us measure it. `move` (from `demystify.images`, shared with chapter 2)
+# shifts (and optionally rotates) a batch of images, filling the uncovered border with zeros (no
+# ink), as if the writer had started a little further along the line; `mean_relative_change`
+# is the distance between each digit and its moved copy relative to the digit's own length,
+# averaged over the digits.
 
 # %%
-def move(images: torch.Tensor, dx: float = 0, dy: float = 0,
-         angle: float = 0.0) -> torch.Tensor:
-    """Shift images by (dx, dy) pixels, rotate them by `angle` degrees; pad with 0."""
-    return TF.affine(images, angle=angle, translate=[dx, dy], scale=1.0,
-                     shear=[0.0, 0.0], interpolation=TF.InterpolationMode.BILINEAR)
-
-
 shifts = list(range(P.max_shift + 1))
 norms = x_test.flatten(1).norm(dim=1)
-shift_distance = [
-    ((move(x_test, dx=s) - x_test).flatten(1).norm(dim=1) / norms).mean().item()
-    for s in shifts]
+shift_distance = [mean_relative_change(x_test, move(x_test, dx=s)) for s in shifts]
 # For scale: how far is each test digit from the nearest other-class training digit?
 distances = torch.cdist(x_test.flatten(1), x_train.flatten(1))
 other_class = y_test[:, None] != y_train[None, :]
