@@ -543,7 +543,7 @@ print(
     f"multiply-adds"
 )
 
-# %% mystnb={"figure": {"caption": "VGG-D (VGG-16) layer by layer: the 13 convolutions do almost all of the computing, the 3 fully connected layers hold most of the parameters.", "name": "fig-03-vgg-layers"}, "image": {"alt": "Two bar charts over the 16 weight layers of VGG-16. Top: parameters, small for the convolutions and very large for the first fully connected layer. Bottom: FLOPs, large and even for the convolutions and tiny for the fully connected layers."}}
+# %% mystnb={"figure": {"caption": "VGG-D (VGG-16) layer by layer: the 13 convolutions do almost all of the computing, the 3 fully connected layers hold most of the parameters.", "name": "fig-03-vgg-layers"}, "image": {"alt": "Two bar charts over the 16 weight layers of VGG-16. Top: parameters, small for the convolutions and very large for the first fully connected layer. Bottom: multiply-adds, large and even for the convolutions and tiny for the fully connected layers."}}
 names = list(vgg_d_params)
 short = [f"conv{i + 1}" for i in range(13)] + ["FC6", "FC7", "FC8"]
 fig, (ax_params, ax_flops) = plt.subplots(2, 1, figsize=(9, 4.8), sharex=True)
@@ -566,8 +566,8 @@ plt.show()
 #
 # ## GoogLeNet and the Inception module
 #
-# GoogLeNet {cite}`szegedy2015going` won 2014 with 22 layers and, in its authors' words, "12 times
-# fewer parameters than the winning architecture of Krizhevsky et al." (we check that claim below).
+# GoogLeNet {cite}`szegedy2015going` won 2014 with 22 layers and, in its authors' words, "12×
+# fewer parameters than the winning architecture of Krizhevsky et al" (we check that below).
 # It also took two ideas from Network in Network {cite}`lin2013network`: 1×1 convolutions, which
 # mix the channels at each position, and global average pooling in place of big fully connected
 # layers.
@@ -760,7 +760,7 @@ claim("googlenet_macs_vs_budget", abs(macs / 1.5e9 - 1), "< 0.1", tol=0.005,
       says="GoogLeNet costs about the paper's budget of 1.5 billion multiply-adds")
 
 # %% [markdown]
-# Two numbers to reconcile. The paper's "12 times fewer parameters" compares GoogLeNet with
+# Two numbers to reconcile. The paper's "12× fewer parameters" compares GoogLeNet with
 # AlexNet's 60 million, which would leave GoogLeNet 5 million; but the "params" column of its own
 # Table 1 sums to {glue:text}`googlenet_parameters_vs_table_1__table_millions:.1f` million (the
 # final 1,000-way linear layer alone is 1 million of them), and our network, built from the same
@@ -1065,7 +1065,7 @@ for name, (n, shortcut) in networks.items():
 summary = pd.DataFrame(fitted).T
 print(summary.round(4).to_string())
 
-# %% mystnb={"figure": {"caption": "Training loss (left, measured during each epoch) and validation accuracy (right) of a shallow plain network, a deep plain network and the same deep network with residual connections, trained identically on MNIST digits for a short, fixed budget.", "name": "fig-03-degradation"}, "image": {"alt": "Two line charts over epochs. The deep plain network's training loss stays well above the shallow plain network's and the residual network's, which fall close together; its validation accuracy lags behind theirs."}}
+# %% mystnb={"figure": {"caption": "Loss (left) and accuracy (right) on the training digits (solid, measured during each epoch) and the validation digits (dashed) of a shallow plain network, a deep plain network and the same deep network with residual connections, trained identically on MNIST digits for a short, fixed budget.", "name": "fig-03-degradation"}, "image": {"alt": "Two line charts over epochs. The deep plain network's training loss stays well above the shallow plain network's and the residual network's, which fall close together; its validation accuracy lags behind theirs."}}
 fig = plot_history(histories, metrics=("loss", "accuracy"))
 fig.axes[0].set_yscale("log")      # the losses span orders of magnitude
 plt.show()
