@@ -652,10 +652,20 @@ print("inception (3a) output:", tuple(inception_3a(torch.zeros(1, 192, 28, 28)).
 savings = pd.DataFrame({"naive (Fig. 2a)": inception_cost(**NAIVE_3A),
                         "with 1×1 reduce (Fig. 2b)": inception_cost(**INCEPTION_3A)})
 print(savings.map(lambda v: f"{v:,.1f}".removesuffix(".0")).to_string())
+naive, reduced = savings.loc["total MMACs"]
+claim("inception_3a_mmacs_vs_table_1", abs(reduced - 128), "< 0.5", tol=0.05,
+      parts={"naive": naive, "reduced": reduced},
+      says="with its reduce layers, inception (3a) costs the 128M ops of Table 1")
+claim("inception_3a_output_channels", savings.loc["output channels"].iloc[1], "== 256",
+      tol=0, parts={"naive": savings.loc["output channels"].iloc[0]},
+      says="inception (3a) outputs 256 channels; the naive module 416")
 
 # %% [markdown]
-# The reduce layers cut the multiply-adds of (3a) from about 300 million to 128 million (the paper's
-# Table 1 lists "128M" ops for this module) and its output from 416 to 256 channels. The second
+# The reduce layers cut the multiply-adds of (3a) from
+# {glue:text}`inception_3a_mmacs_vs_table_1__naive:.0f` million to
+# {glue:text}`inception_3a_mmacs_vs_table_1__reduced:.0f` million (the paper's Table 1 lists
+# "128M" ops for this module {cite}`szegedy2015going`) and its output from
+# {glue:text}`inception_3a_output_channels__naive:.0f` to 256 channels. The second
 # saving compounds: the naive module passes all 192 pooled channels through, so every following
 # module would see more input channels than the one before, and cost more.
 #
