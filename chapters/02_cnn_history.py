@@ -831,7 +831,7 @@ plt.show()
 # $h_1$ and $h_2$) from a random start, then map $h_1$ down to pixels through the first RBM. Below,
 # eight chains after 1, 10, 100 and the profile's full number of steps.
 
-# %% mystnb={"figure": {"caption": "Samples dreamed by the DBN: eight Gibbs chains in the top RBM started from random noise (columns), shown after 1, 10, 100 and more steps (rows).", "name": "fig-02-dbn-samples"}, "image": {"alt": "Four rows of eight images: noisy blobs in the first row that turn into digit-like shapes in later rows."}}
+# %% mystnb={"figure": {"caption": "Samples dreamed by the DBN: eight Gibbs chains in the top RBM started from random noise (columns), shown after 1, 10, 100 and more steps (rows).", "name": "fig-02-dbn-samples"}, "image": {"alt": "Four rows of eight images: rough, blotchy strokes in the first row that become smoother digit-like shapes, many of them ones, in later rows."}}
 h1 = rbm2.sample(torch.full((8, h1_size), 0.5, device=device))
 snapshots, checkpoints = [], sorted({1, 10, 100, P.gibbs_steps})
 with torch.no_grad():
