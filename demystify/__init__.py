@@ -15,9 +15,11 @@ from .data import (DataCorrupt, DataNotAvailable, ImageData, course_file, data_d
                    download_allowed, fetch, load_digits, load_handwritten_digits, load_mnist,
                    load_mnist_t10k, mnist_present, resize_images, sha256sum)
 from .device import autocast, autocast_dtype, configure, describe_hardware, get_device
-from .plot import plot_attention, plot_history, show_feature_maps, show_filters, show_images
+from .plot import (plot_attention, plot_heatmap, plot_history, show_feature_maps, show_filters,
+                   show_images)
 from .profile import Profile, profile
-from .train import History, batches, evaluate, fit, predict, seed_everything
+from .train import (History, batches, count_parameters, evaluate, fit, predict,
+                    seed_everything)
 
 __version__ = "0.1.0"
 
@@ -66,10 +68,11 @@ def start(chapter: str, seed: int | None = None,
 
 __all__ = [
     "DataCorrupt", "DataNotAvailable", "History", "ImageData", "Profile", "autocast",
-    "autocast_dtype", "batches", "claim", "course_file", "glue", "load_mnist_t10k", "report",
-    "run_seed", "timing",
+    "autocast_dtype", "batches", "claim", "count_parameters", "course_file", "glue",
+    "load_mnist_t10k", "report", "run_seed", "timing",
     "configure", "data_dir", "describe_hardware", "download_allowed", "evaluate", "fetch", "fit",
     "get_device", "load_digits", "load_handwritten_digits", "load_mnist", "mnist_present",
-    "plot_attention", "plot_history", "predict", "profile", "resize_images", "seed_everything",
+    "plot_attention", "plot_heatmap", "plot_history", "predict", "profile", "resize_images",
+    "seed_everything",
     "sha256sum", "show_feature_maps", "show_filters", "show_images", "start",
 ]

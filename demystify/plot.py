@@ -115,24 +115,37 @@ def show_feature_maps(maps: torch.Tensor, ncols: int = 8, title: str | None = No
     return show_images(maps, ncols=ncols, cmap="viridis", title=title)
 
 
-def plot_attention(weights, row_labels: Sequence[str], col_labels: Sequence[str],
-                   title: str | None = None, ax: plt.Axes | None = None) -> Figure:
-    """A heatmap of attention weights (rows × columns) with its labels and values."""
-    weights = _numpy(weights)
-    if weights.shape != (len(row_labels), len(col_labels)):
-        raise ValueError(f"attention of shape {weights.shape} does not match "
+def plot_heatmap(values, row_labels: Sequence[str], col_labels: Sequence[str],
+                 title: str | None = None, ax: plt.Axes | None = None) -> Figure:
+    """A labelled heatmap of non-negative values (rows × columns), each cell printed.
+
+    For any table of weights or probabilities, e.g. a classifier's class probabilities after
+    each word of a sentence (chapter 04). `plot_attention` draws attention weights with it.
+    """
+    values = _numpy(values)
+    if values.shape != (len(row_labels), len(col_labels)):
+        raise ValueError(f"values of shape {values.shape} do not match "
                          f"{len(row_labels)} row and {len(col_labels)} column labels")
     if ax is None:
         fig, ax = plt.subplots(figsize=(0.6 * len(col_labels) + 2.5, 0.45 * len(row_labels) + 1.2))
     else:
         fig = ax.figure
-    ax.imshow(weights, cmap="Blues", vmin=0, vmax=max(float(weights.max()), 1e-8), aspect="auto")
+    ax.imshow(values, cmap="Blues", vmin=0, vmax=max(float(values.max()), 1e-8), aspect="auto")
     ax.set_xticks(range(len(col_labels)), col_labels, rotation=45, ha="right", fontsize=8)
     ax.set_yticks(range(len(row_labels)), row_labels, fontsize=8)
-    for (r, c), value in np.ndenumerate(weights):
+    for (r, c), value in np.ndenumerate(values):
         ax.text(c, r, f"{value:.2f}", ha="center", va="center", fontsize=7,
-                color="white" if value > 0.6 * weights.max() else "black")
+                color="white" if value > 0.6 * values.max() else "black")
     if title:
         ax.set_title(title)
     fig.tight_layout()
     return fig
+
+
+def plot_attention(weights, row_labels: Sequence[str], col_labels: Sequence[str],
+                   title: str | None = None, ax: plt.Axes | None = None) -> Figure:
+    """A heatmap of attention weights (rows × columns) with its labels and values."""
+    if _numpy(weights).shape != (len(row_labels), len(col_labels)):
+        raise ValueError(f"attention of shape {_numpy(weights).shape} does not match "
+                         f"{len(row_labels)} row and {len(col_labels)} column labels")
+    return plot_heatmap(weights, row_labels, col_labels, title=title, ax=ax)

@@ -96,6 +96,11 @@ def _model_device(model: nn.Module) -> torch.device:
     return first.device if first is not None else torch.device("cpu")
 
 
+def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
+    """How many numbers `model` holds (only those with requires_grad when `trainable_only`)."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
+
+
 def evaluate(model: nn.Module, data: Batches, *, loss_fn: Callable = F.cross_entropy,
              batch_size: int = 512, device: torch.device | None = None) -> dict[str, float]:
     """Mean loss and accuracy of a classifier over a dataset (eval mode, no gradients)."""

@@ -91,3 +91,14 @@ def test_plots_return_figures_and_reject_wrong_shapes():
         plot_attention(torch.rand(2, 3), ["q1"], ["a", "b", "c"])
     with pytest.raises(ValueError, match="non-empty batch"):
         show_images(torch.rand(0, 8, 8))
+
+
+def test_plot_heatmap_and_count_parameters():
+    from demystify import count_parameters, plot_heatmap
+    assert plot_heatmap(torch.rand(2, 3), ["w1", "w2"], ["a", "b", "c"]).axes
+    with pytest.raises(ValueError):
+        plot_heatmap(torch.rand(2, 3), ["w1"], ["a", "b", "c"])
+    model = torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.Linear(2, 1))
+    model[0].weight.requires_grad_(False)
+    assert count_parameters(model) == 6 + 2 + 2 + 1
+    assert count_parameters(model, trainable_only=True) == 2 + 2 + 1
