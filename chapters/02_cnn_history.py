@@ -20,13 +20,13 @@
 #
 # Deep learning is not new. The ideas behind today's image models were drawn on paper in 1980,
 # trained by backpropagation in 1989 and read the cheques of American banks by the late 1990s;
-# what changed after 2006 was the data and the hardware. This chapter walks that lineage with code
-# that runs: Fukushima's **Neocognitron** with hand-set S-cells and C-cells, LeCun's **LeNet-5**
-# as the 1998 paper drew it (down to its odd C3 wiring and its 60,000 parameters), except for its
-# output layer, and the three "common DNNs" of the talk, with a **deep belief network** trained
-# the 2006 way, one restricted Boltzmann machine at a time, and measured against baselines that
-# work. Along the way you time one convolution on your own hardware to see why GPUs mattered,
-# and see where convolutional networks went next.
+# what changed after 2006 was above all the data and the hardware. This chapter walks that
+# lineage with code that runs: Fukushima's **Neocognitron** with hand-set S-cells and
+# C-cells, LeCun's **LeNet-5** as the 1998 paper drew it (down to its odd C3 wiring and its
+# 60,000 parameters), except for its output layer, and the three "common DNNs" of the talk,
+# with a **deep belief network** trained the 2006 way, one restricted Boltzmann machine at a
+# time, and measured against baselines that work. Along the way you time one convolution on
+# your own hardware to see why GPUs mattered, and see where convolutional networks went next.
 #
 # **Learning goals**
 # - Place the milestones of the talk's timeline (Neocognitron 1980, LeCun 1989, LSTM 1997,
@@ -120,7 +120,7 @@ MILESTONES = [  # (year, what, kind)
     (1998, "LeCun et al.: LeNet-5 and MNIST (60,000 digits)", "idea"),
     (2006, "Hinton et al.: deep belief nets", "idea"),
     (2009, "Deng et al.: ImageNet, millions of labelled images", "data"),
-    (2009, "Raina et al.: deep nets on a GPU, up to 70× faster", "hardware"),
+    (2009, "Raina et al.: deep nets trained on a GPU", "hardware"),
     (2011, "Cireșan et al.: GPU convnets win contests", "hardware"),
     (2012, "Krizhevsky et al.: AlexNet, 1.2 M images, 2 GPUs, 6 days", "hardware"),
 ]
@@ -208,8 +208,7 @@ for name, (seconds, _) in timings.items():
     glue(f"conv2_imagenet_hours_{name.replace(':', '_')}", epoch_hours)
     print(f"{name:>6}: {seconds * 1e3:8.2f} ms per batch of {P.conv_batch}, "
           f"{flops / seconds / 1e9:7.1f} GFLOP/s; one ImageNet epoch through this "
-          f"layer"
-          f" alone: {epoch_hours:6.2f} h")
+          f"layer alone: {epoch_hours:6.2f} h")
 glue("cpu_threads", threads)
 if device.type != "cuda":
     print("(no CUDA GPU here: open this notebook in Colab with a GPU runtime "
@@ -221,11 +220,9 @@ if device.type != "cuda":
 # pass over ImageNet's training images; AlexNet has five convolutions and three large fully
 # connected layers, needs a backward pass as well, and was trained for roughly 90 passes. Run
 # this cell on a GPU to see the same arithmetic done many times faster: in 2009 Raina et al.
-# report DBN learning "up to 70 times faster than a dual-core CPU implementation for large
-# models" (their abstract) {cite:p}`raina2009large`,
-# and GPUs have grown far faster than CPUs since. The models of the 1980s simply could not be
-# trained at this scale on the hardware of their time; chapter 10 measures GPUs in more
-# depth.
+# trained deep belief networks on a graphics card tens of times faster than on a dual-core CPU
+# {cite:p}`raina2009large`. The models of the 1980s simply could not be trained at this scale
+# on the hardware of their time; chapter 10 measures GPUs in more depth.
 
 # %% [markdown]
 # ## 2 · The Neocognitron: S-cells and C-cells
@@ -242,10 +239,11 @@ if device.type != "cuda":
 #   S-cells there respond. Fukushima's C-cell adds its inputs with fixed positive weights and
 #   squashes the sum with a saturating function: a blurred, OR-like pooling, closer to
 #   average-pooling followed by a soft threshold than to a maximum. This is where tolerance to
-#   position comes from. **Max-pooling**, which keeps only the strongest input, came later as a
-#   model of complex cells {cite:p}`riesenhuber1999hierarchical` and in trained convolutional
-#   networks {cite:p}`ranzato2007unsupervised`; our C-cells use it, because it is what most
-#   networks since do and it makes the OR explicit.
+#   position comes from. **Max-pooling**, which keeps only the strongest input, came later: in
+#   Weng, Ahuja and Huang's Cresceptron {cite:p}`weng1992cresceptron`, as a model of complex
+#   cells {cite:p}`riesenhuber1999hierarchical` and in trained convolutional networks
+#   {cite:p}`ranzato2007unsupervised`; our C-cells use it, because it is what most networks
+#   since do and it makes the OR explicit.
 #
 # Fukushima's S-cells learned their patterns without a teacher; here we set them by hand as four
 # oriented line detectors, and show the network what it was shown in 1980: line drawings. We thin
@@ -284,7 +282,7 @@ c_shape = tuple(c_cells(s_cells(lines[:1])).shape[1:])
 print(f"{len(lines)} test digits as line drawings; S-layer {s_shape}, "
       f"C-layer {c_shape}")
 
-# %% mystnb={"figure": {"caption": "One digit as a line drawing (left), the responses of the four oriented S-cell planes, and of the four C-cell planes; bottom row: the same digit moved 2 pixels right. The S-planes move with the digit; the coarse C-planes barely change.", "name": "fig-02-neocognitron"}, "image": {"alt": "Two rows of nine small images: a line-drawing digit, four thin orientation maps and four coarse 7 by 7 maps; the second row shows the digit shifted right, with nearly the same coarse maps."}}
+# %% mystnb={"figure": {"caption": "One digit as a line drawing (left), the responses of the four oriented S-cell planes, and of the four C-cell planes; bottom row: the same digit moved 2 pixels right. The S-planes move with the digit; the coarse C-planes change much less than the S-planes.", "name": "fig-02-neocognitron"}, "image": {"alt": "Two rows of nine small images: a line-drawing digit, four thin orientation maps and four coarse 7 by 7 maps; the second row shows the digit shifted right, with coarse maps that change little."}}
 fig, axes = plt.subplots(2, 9, figsize=(13, 3.4))
 for row, pixels in enumerate((0, 2)):
     image = move(lines[:1], dx=pixels)
@@ -336,21 +334,29 @@ plt.show()
 
 # %% [markdown]
 # **What to notice.** A 1-pixel shift already changes a line drawing's pixels by
-# {glue:text}`s_cells_minus_pixels_change_1px__pixels:.2f` of the drawing's own length, and the
+# {glue:text}`s_cells_minus_pixels_change_1px__pixels:.2f` relative to the drawing's own size
+# (its norm), and the
 # S-cells, which are position-specific, change at least as much
 # ({glue:text}`s_cells_minus_pixels_change_1px__s_cells:.2f`). The C-cells change less than half
 # as much: at 1 and 2 pixels their change is at most {glue:text}`c_cells_change_vs_pixels:.2f` of the
 # pixels' and {glue:text}`c_cells_change_vs_s_cells:.2f` of the S-cells', because a line that
 # moves a pixel or two stays inside the same C-cell's neighbourhood. The
-# price is resolution: 28×28 positions became 7×7. The Neocognitron alternates S and C layers so
-# that each stage combines features *and* tolerates a bit more displacement; every convolutional
-# network since, LeNet-5 included, does the same with convolution and pooling.
+# price is resolution: 28×28 positions became 7×7. Part of the price is also orientation: our
+# hand-set S-cells tell orientations apart only roughly (in the figure above, a stroke of one
+# slant also drives planes of other orientations), and taking the strongest S-cell
+# over an 8×8 neighbourhood blurs that distinction further, so some of the C-cells' tolerance
+# comes from losing orientation information, not only position. The Neocognitron alternates S
+# and C layers so that each stage combines features *and* tolerates a bit more displacement;
+# most convolutional networks since, LeNet-5 included, do the same with convolution and
+# pooling.
 
 # %% [markdown]
 # ## 3 · LeNet-5, as the 1998 paper drew it (except its output layer)
 #
-# LeCun and colleagues kept Fukushima's architecture and replaced its unsupervised learning with
-# backpropagation, first on zip codes {cite:p}`lecun1989backpropagation`, then in LeNet-5
+# LeCun and colleagues kept the Neocognitron's local, shared-weight feature detectors and its
+# step-by-step loss of resolution, and trained every weight with backpropagation instead of
+# Fukushima's unsupervised learning, first on zip codes {cite:p}`lecun1989backpropagation`
+# (where strided convolutions did the subsampling), then in LeNet-5
 # {cite:p}`lecun1998gradient`. The paper's Fig. 2 reads: a 32×32 input; **C1**, six 5×5
 # convolutions; **S2**, subsampling; **C3**, sixteen 5×5 convolutions; **S4**, subsampling; **C5**,
 # 120 convolutions that cover the whole 5×5 map; **F6**, 84 units; and 10 outputs. Three details
@@ -480,9 +486,10 @@ for name, shape in shapes.items():
     size = "×".join(map(str, shape))
     print(f"{name:<7}{size:>14}{params:>12,}{connections:>13,}   {paper}")
 trainable_c1_f6 = sum(counts[name][0] for name in PAPER)
-print(f"C1–F6: {trainable_c1_f6:,} trainable parameters; with our linear output "
-      f"layer: "
-      f"{trainable_c1_f6 + counts['output'][0]:,}")
+connections_c1_f6 = sum(counts[name][1] for name in PAPER)
+print(f"C1–F6: {trainable_c1_f6:,} trainable parameters, {connections_c1_f6:,} "
+      f"connections; with our linear output layer: "
+      f"{trainable_c1_f6 + counts['output'][0]:,} parameters")
 
 # %% [markdown]
 # The same comparison as two claims, so that a change to any layer cannot go unnoticed:
@@ -492,11 +499,21 @@ layers_off = sum(counts[name] != PAPER[name] for name in PAPER)
 claim("lenet_layers_differing_from_paper", layers_off, "== 0", tol=0,
       says="every layer's parameter and connection counts match the paper's")
 claim("lenet_c1_f6_parameters", trainable_c1_f6, "== 60000", tol=0,
-      says="C1–F6 have exactly the paper's 60,000 trainable parameters");
+      says="C1–F6 have exactly the paper's 60,000 trainable parameters")
+claim("lenet_connections_with_rbf_output", connections_c1_f6 + 84 * 10, "== 340908",
+      tol=0, parts={"c1_f6": connections_c1_f6, "rbf_output": 84 * 10},
+      says="C1–F6 plus the 84×10 RBF output make the paper's 340,908 connections");
 
 # %% [markdown]
-# Every count matches the paper, including the famous total: "about 60,000" trainable parameters is
-# exactly 60,000 for C1–F6. Notice where they are: C5 and F6 hold almost all the parameters, while
+# Every count matches the paper, including its totals: "The network in figure 2 contains
+# 340,908 connections, but only 60,000 trainable free parameters because of the weight
+# sharing" (section II.B) {cite:p}`lecun1998gradient`. Our C1–F6 have exactly
+# {glue:text}`lenet_c1_f6_parameters:,.0f` trainable parameters and
+# {glue:text}`lenet_connections_with_rbf_output__c1_f6:,.0f` connections; the paper's output
+# layer of ten RBF units, each comparing the 84 F6 outputs with its fixed code, adds
+# {glue:text}`lenet_connections_with_rbf_output__rbf_output:,.0f` connections and no
+# trainable parameters, for {glue:text}`lenet_connections_with_rbf_output:,.0f` in all.
+# Notice where they are: C5 and F6 hold almost all the parameters, while
 # C1 and C3 do most of the arithmetic, because their few weights are reused at every position.
 #
 # Now we train it. The paper used a second-order variant of gradient descent for 20 passes over
@@ -517,8 +534,9 @@ claim("lenet_test_accuracy", lenet_accuracy, ">= 0.95", tol=0.015,
       says="LeNet-5 classifies at least 95 % of the test digits correctly");
 
 # %% [markdown]
-# LeNet-5 classifies {glue:text}`lenet_test_accuracy:.3f` of the test digits correctly, trained
-# on {glue:text}`lenet_train_digits` digits (the paper had 60,000) for a few epochs.
+# LeNet-5 classifies a fraction {glue:text}`lenet_test_accuracy:.3f` of the test digits
+# correctly, trained on {glue:text}`lenet_train_digits` digits (the paper had 60,000) for a
+# few epochs.
 
 # %% mystnb={"figure": {"caption": "LeNet-5's learning curves on MNIST digits: loss and accuracy on the training digits (solid) and the validation digits (dashed) per epoch.", "name": "fig-02-lenet-curves"}, "image": {"alt": "Two line charts over the training epochs: loss falling and accuracy rising, for training and validation digits."}}
 fig = plot_history(lenet_history, title="LeNet-5")
@@ -546,8 +564,8 @@ fig = show_feature_maps(c3[0].cpu(), ncols=8, title="C3 maps")
 plt.show()
 
 # %% [markdown]
-# **What to notice.** The kernels themselves look rough: a few epochs on part of MNIST do not
-# smooth them the way 20 passes over all 60,000 training digits do. Their feature maps show what they do:
+# **What to notice.** The kernels themselves look rough: a few epochs on part of MNIST may not
+# smooth them the way 20 passes over all 60,000 training digits would. Their feature maps show what they do:
 # each C1 map
 # brings out a different side or stroke of the digit (an edge of one orientation and polarity),
 # the same kind of feature Fukushima set by hand, but learned from labels by backpropagation. The
@@ -654,7 +672,8 @@ widgets.interact(show_kernel,
 # ### RNN: a representation of sequential data
 #
 # A recurrent network reads a sequence one step at a time and carries a *state* from step to step:
-# $h_t = \tanh(W x_t + U h_{t-1} + b)$ {cite:p}`elman1990finding`. Any digit is a sequence if we
+# $h_t = \tanh(W x_t + U h_{t-1} + b)$, the modern form of Elman's network, whose units were
+# logistic {cite:p}`elman1990finding`. Any digit is a sequence if we
 # read it row by row, so this one reads scikit-learn's small 8×8 digits, 8 pixels at a time, and
 # classifies the digit from its final state (a short sequence keeps it cheap on a CPU). Chapter 4
 # uses the same idea to fold a sentence into one vector.
@@ -666,7 +685,8 @@ widgets.interact(show_kernel,
 # this *vanishing gradient* makes long-range dependencies very hard to learn by gradient
 # descent {cite:p}`bengio1994learning`. The LSTM {cite:p}`hochreiter1997long` answered with a
 # memory cell whose content is carried forward by addition, opened and closed by learned gates,
-# so that the error can flow back over many steps. Eight rows are short enough for the plain
+# so that the error can flow back over many steps (the 1997 LSTM had input and output gates;
+# the forget gate of today's LSTMs was added later). Eight rows are short enough for the plain
 # Elman network.
 
 # %%
@@ -753,9 +773,10 @@ class RBM:
         return ((v - self.visible(self.hidden(v))) ** 2).sum(1).mean().item()
 
 # %% [markdown]
-# The training loop is plain stochastic gradient *ascent* with momentum and a little weight decay,
-# with the settings of Hinton's practical guide {cite:p}`hinton2012practical`: momentum 0.5 for the
-# first five epochs, then 0.9 (the CPU profile trains for only five).
+# The training loop is plain stochastic gradient *ascent* with momentum, a small learning rate
+# (`lr` below) and a little weight decay. Hinton's practical guide {cite:p}`hinton2012practical` advises
+# starting the momentum at 0.5 and raising it to 0.9 once progress slows; we raise it after five
+# epochs (the CPU profile trains for only five).
 
 # %%
 def train_rbm(rbm: RBM, data: torch.Tensor, epochs: int, k: int = 1, lr: float = 0.05,
@@ -782,7 +803,11 @@ def train_rbm(rbm: RBM, data: torch.Tensor, epochs: int, k: int = 1, lr: float =
 # **Greedy layer-wise training.** The first RBM learns features of the pixels. Its hidden
 # probabilities then become the "data" of a second RBM, which learns features of those features.
 # No labels are used. The digits' grey levels in [0, 1] are read as pixel probabilities. We
-# score each RBM by its reconstruction error (data → hidden → data) before and after training.
+# score each RBM by its reconstruction error (data → hidden → data), and compare it with the
+# simplest reconstruction there is: predicting the average of the RBM's input for every example
+# (for the first RBM, the average digit). An untrained RBM is no yardstick: with tiny weights and zero
+# biases it predicts the same mid-grey for every pixel, a reconstruction that looks like no
+# digit.
 
 # %%
 generator = torch.Generator(device=device).manual_seed(P.seed)
@@ -796,21 +821,28 @@ rbm2 = RBM(h1_size, h2_size, generator)
 h1_train = rbm1.hidden(v_train)
 before2 = rbm2.reconstruction_error(h1_train)
 errors2 = train_rbm(rbm2, h1_train, P.rbm_epochs, k=P.cd_k)
+mean_err1 = ((v_train - v_train.mean(0)) ** 2).sum(1).mean().item()
+mean_err2 = ((h1_train - h1_train.mean(0)) ** 2).sum(1).mean().item()
 print(f"RBM 1 (784 → {h1_size}) on {len(v_train):,} digits: reconstruction error "
-      f"{before1:.1f} → {errors1[-1]:.1f} per digit")
-print(f"RBM 2 ({h1_size} → {h2_size}): reconstruction error {before2:.1f} → "
-      f"{errors2[-1]:.1f}")
+      f"{before1:.1f} untrained → {errors1[-1]:.1f} trained; the average digit "
+      f"{mean_err1:.1f}")
+print(f"RBM 2 ({h1_size} → {h2_size}): {before2:.1f} untrained → {errors2[-1]:.1f} "
+      f"trained; the average h1 {mean_err2:.1f}")
 print(f"test digits through RBM 1: reconstruction error "
       f"{rbm1.reconstruction_error(v_test):.1f}")
-claim("rbm1_error_after_over_before", errors1[-1] / before1, "< 0.5", rel_tol=0.1,
-      says="training more than halves RBM 1's reconstruction error")
-claim("rbm2_error_after_over_before", errors2[-1] / before2, "< 0.5", rel_tol=0.1,
-      says="training more than halves RBM 2's reconstruction error");
+claim("rbm1_error_over_mean_digit", errors1[-1] / mean_err1, "< 0.5", rel_tol=0.1,
+      parts={"rbm": errors1[-1], "mean_digit": mean_err1},
+      says="RBM 1 reconstructs with under half the error of the average digit")
+claim("rbm2_error_over_mean_h1", errors2[-1] / mean_err2, "< 0.5", rel_tol=0.1,
+      parts={"rbm": errors2[-1], "mean_h1": mean_err2},
+      says="RBM 2 reconstructs h1 with under half the error of the average h1");
 
 # %% [markdown]
 # Training cuts the first RBM's reconstruction error to
-# {glue:text}`rbm1_error_after_over_before:.2f` of its untrained value, and the second's to
-# {glue:text}`rbm2_error_after_over_before:.2f`.
+# {glue:text}`rbm1_error_over_mean_digit:.2f` of what predicting the average digit gives, and
+# the second RBM's to {glue:text}`rbm2_error_over_mean_h1:.2f` of what predicting the average
+# first-layer code gives: both learned something about their input that its average does not
+# capture.
 
 # %% mystnb={"figure": {"caption": "The features the first RBM learned without labels: the weights of 32 of its hidden units, each drawn as a 28\u00d728 image (red positive, blue negative).", "name": "fig-02-rbm-features"}, "image": {"alt": "A grid of 32 small colour patches with red and blue blobs and strokes, the learned RBM features."}}
 fig = show_filters(rbm1.W.T[:32].reshape(-1, 1, 28, 28), ncols=8,
@@ -861,20 +893,25 @@ plt.show()
 # network with the same sigmoid units, adds an output layer and fine-tunes everything with
 # backpropagation. In 2006 that mattered: deep sigmoid networks started from small random
 # weights and trained with plain gradient descent were notoriously hard to train, and the
-# layer-wise start was the first recipe that trained them reliably.
+# layer-wise start was the recipe that made them train reliably.
 #
 # Is it still true, against baselines a reviewer would ask for today? The interesting case is
 # *semi-supervised*: the RBMs saw all the training digits without labels, and only a few digits
-# per class are labelled. We compare three learners, each given the same labelled digits and
-# scored on the same test digits:
+# per class are labelled for training. We compare three learners, each given the same labelled
+# digits and scored on the same test digits:
 #
-# - the **pretrained** network, fine-tuned the 2006 way (SGD with momentum);
-# - the **same network from random initialisation** (PyTorch's default), trained with Adam
-#   {cite:p}`kingma2015adam`, an adaptive optimiser from 2014, its learning rate chosen on the
-#   validation digits;
+# - the **pretrained** network, its first two layers taken from the RBMs;
+# - the **same network from random initialisation** (PyTorch's default);
 # - **logistic regression** on the pixels, its regularisation chosen on the validation digits.
 #
-# Every network keeps its best epoch on the validation digits. With one label per class an
+# Both networks are fine-tuned with the same small grid of settings, and each keeps the one
+# that scores best on the validation digits: SGD with momentum at learning rate 0.1 (the 2006
+# way), and Adam {cite:p}`kingma2015adam`, an adaptive optimiser from 2014, at learning rates
+# 0.001 and 0.01. Every network keeps its best epoch on the validation digits. All three
+# learners choose their epoch and setting on the same 1,000 labelled validation digits, far
+# more labels than they train on. A real few-label project would not have them, so read the
+# curve below as a comparison of learners, not as what 30 labels alone can achieve.
+# With one label per class an
 # "epoch" would be a single step, so tiny label sets are repeated to make each epoch at least
 # `P.min_epoch_digits` digits long.
 
@@ -893,8 +930,7 @@ def dbn_classifier(pretrained: bool) -> nn.Sequential:
     return net
 
 
-SETTINGS = {"DBN-pretrained": [("SGD", 0.1)],                 # the 2006 recipe
-            "random init": [("Adam", 1e-3), ("Adam", 1e-2)]}  # tuned on validation
+GRID = [("SGD", 0.1), ("Adam", 1e-3), ("Adam", 1e-2)]   # both networks, chosen on val
 v_val = x_val.flatten(1)
 
 
@@ -933,18 +969,21 @@ curve = {"DBN-pretrained": [], "random init": [], "logistic regression": []}
 for k in P.labels_per_class:
     few = torch.cat([members[:k] for members in order])
     x, y = pool[few], pool_labels[few]
-    for name, settings in SETTINGS.items():
-        runs = [fine_tune(name == "DBN-pretrained", x, y, *s) for s in settings]
-        best_net = max(runs, key=lambda run: run[1])[0]
-        score = evaluate(best_net, (v_test, y_test), device=device)["accuracy"]
+    chosen = []
+    for name in ("DBN-pretrained", "random init"):
+        runs = [fine_tune(name == "DBN-pretrained", x, y, *s) for s in GRID]
+        best = max(range(len(GRID)), key=lambda i: runs[i][1])
+        score = evaluate(runs[best][0], (v_test, y_test), device=device)["accuracy"]
         curve[name].append(score)
+        chosen.append(f"{name} {GRID[best][0]} lr {GRID[best][1]:g}")
     model = logistic_regression(x.numpy(), y.numpy())
     score = model.score(v_test.cpu().numpy(), y_test.numpy())
     curve["logistic regression"].append(score)
     print(f"{k:>4} labels per class: " + ", ".join(f"{name} {values[-1]:.3f}"
                                                    for name, values in curve.items()))
+    print(f"     chosen on validation: {'; '.join(chosen)}")
 
-# %% mystnb={"figure": {"caption": "Test accuracy against the number of labelled digits per class (log scale) for the DBN-pretrained network, the same network from random initialisation (tuned on validation digits) and logistic regression on pixels. The dotted line is chance.", "name": "fig-02-dbn-labels"}, "image": {"alt": "Line chart of test accuracy against labels per class on a logarithmic axis: three rising curves, the pretrained network's above the other two at small label counts, with a dotted chance line at the bottom."}}
+# %% mystnb={"figure": {"caption": "Test accuracy against the number of labelled digits per class (log scale) for the DBN-pretrained network, the same network from random initialisation (both with the setting chosen on the validation digits) and logistic regression on pixels. The dotted line is chance.", "name": "fig-02-dbn-labels"}, "image": {"alt": "Line chart of test accuracy against labels per class on a logarithmic axis: three rising curves, the pretrained network's above the other two at small label counts, with a dotted chance line at the bottom."}}
 fig, ax = plt.subplots(figsize=(6, 3.6))
 for name, values in curve.items():
     ax.plot(P.labels_per_class, values, "o-", label=name)
@@ -966,10 +1005,12 @@ for k in (3, 10, 30):
     claim(f"dbn_minus_random_init_{k}_per_class", dbn[at[k]] - rand[at[k]], "> 0.01",
           tol=0.03, parts={"dbn": dbn[at[k]], "random": rand[at[k]]},
           says=f"with {k} labels per class pretraining beats a tuned random init")
-worst_k = min((3, 10, 30), key=lambda k: dbn[at[k]] - logreg[at[k]])
-claim("dbn_minus_logistic_worst", dbn[at[worst_k]] - logreg[at[worst_k]], "> 0.02",
-      tol=0.03, parts={"dbn": dbn[at[worst_k]], "logistic": logreg[at[worst_k]]},
-      says="with 3-30 labels per class the DBN beats logistic regression by 2+ points")
+claim("random_init_vs_logistic_max_abs",
+      max(abs(rand[at[k]] - logreg[at[k]]) for k in (3, 10, 30)), "< 0.05", tol=0.03,
+      says="at 3-30 labels per class random init is within 5 points of logistic reg.")
+gap = min(dbn[at[k]] - max(rand[at[k]], logreg[at[k]]) for k in (3, 10, 30))
+claim("dbn_minus_best_baseline_worst", gap, "> 0.01", tol=0.03,
+      says="with 3-30 labels per class the DBN beats the better baseline by 1+ point")
 claim("dbn_gain_at_30_minus_gain_at_3",
       (dbn[at[30]] - rand[at[30]]) - (dbn[at[3]] - rand[at[3]]), "< 0", tol=0.04,
       says="pretraining's advantage is smaller with 30 labels per class than with 3");
@@ -977,22 +1018,25 @@ claim("dbn_gain_at_30_minus_gain_at_3",
 # %% [markdown]
 # **What to notice.** Here, on every one of the five seeds we ran, greedy pretraining *does*
 # help when labels are few: with 3, 10 and 30 labelled digits per class the pretrained network
-# beats the same network from a tuned random start by
+# beats the same network from random initialisation, tuned on the same grid, by
 # {glue:text}`dbn_minus_random_init_3_per_class:.3f`,
 # {glue:text}`dbn_minus_random_init_10_per_class:.3f` and
 # {glue:text}`dbn_minus_random_init_30_per_class:.3f` (at 30:
 # {glue:text}`dbn_minus_random_init_30_per_class__dbn:.3f` against
-# {glue:text}`dbn_minus_random_init_30_per_class__random:.3f`), and beats logistic regression on
-# the pixels by at least {glue:text}`dbn_minus_logistic_worst:.3f`. The random-init baseline is
-# no straw man: it learns at every label count, at least
-# {glue:text}`random_init_minus_chance:.2f` above chance. With a single label per class all three
-# depend mostly on which digit was drawn, and we assert nothing there.
+# {glue:text}`dbn_minus_random_init_30_per_class__random:.3f`). The random-init network learns
+# (at least {glue:text}`random_init_minus_chance:.2f` above chance at every count) and is about
+# as good as logistic regression (within {glue:text}`random_init_vs_logistic_max_abs:.3f` of
+# it at 3, 10 and 30 labels per class); the pretrained network beats the better of the two by
+# at least {glue:text}`dbn_minus_best_baseline_worst:.3f`. With a single label per class all
+# three depend mostly on which digit was drawn, and we assert nothing there.
 #
-# Where does the advantage come from? Both networks have the same units and see the same
-# labels; the only difference is that the pretrained one starts from features the RBMs learned
-# from *all* the training digits, without their labels, so the few labels only have to name
-# those features. And the advantage shrinks as labels grow: at 30 per class it is smaller than
-# at 3 (the gain at 30 minus the gain at 3 is
+# Where does the advantage come from? Both networks have the same units, see the same labels
+# and choose from the same grid of settings on the same validation digits; the only difference
+# is their starting weights. The pretrained one starts from features the RBMs learned from
+# *all* the training digits, without their labels, so fine-tuning begins from a description of
+# digits rather than from noise. (The printout above shows which setting each network chose at
+# each count.) And the advantage is smaller with more labels: at 30 per class it is smaller
+# than at 3 (the gain at 30 minus the gain at 3 is
 # {glue:text}`dbn_gain_at_30_minus_gain_at_3:.3f`). The GPU profile extends the curve to more
 # labels; exercise 3 asks what is left with all of them. Deep belief networks faded after
 # 2010–2012 because better initialisations, ReLU units, dropout and, above all, large labelled
@@ -1007,14 +1051,15 @@ claim("dbn_gain_at_30_minus_gain_at_3",
 #
 # - **Face verification.** DeepFace {cite:p}`taigman2014deepface` first turns each face to the
 #   front with a 3D model, then feeds it to a nine-layer network (convolutions first, then
-#   locally connected layers that do not share weights) trained on four million labelled photos
-#   of more than 4,000 people. Deciding whether two photos show the same person, it reaches
-#   97.35 % accuracy on the Labeled Faces in the Wild benchmark (the paper's abstract; in its
-#   Table 3, the ensemble of DeepFace networks under the unrestricted protocol), "closely
-#   approaching human-level performance" {cite:p}`taigman2014deepface`.
+#   locally connected layers that do not share weights, then two fully connected layers)
+#   trained on four million labelled photos of more than 4,000 people. Deciding whether two
+#   photos show the same person, an ensemble of such networks reaches 97.35 % accuracy on the
+#   Labeled Faces in the Wild benchmark (the paper's abstract), "closely approaching
+#   human-level performance" {cite:p}`taigman2014deepface`.
 # - **Photo search.** In 2013 Google let people search their own, untagged photos for things
-#   such as "flower" or "car"; the tags come from convolutional networks built like the one that
-#   had just won ImageNet {cite:p}`rosenberg2013improving`.
+#   such as "flower" or "car"; the visual tags come from convolutional networks built like the
+#   one that had just won ImageNet, combined with other sources such as text tags and the
+#   photos' metadata {cite:p}`rosenberg2013improving`.
 # - **Self-driving cars.** Bojarski and colleagues at NVIDIA trained a convolutional network to
 #   map the raw pixels of a single front-facing camera directly to steering commands, with the
 #   human driver's steering angle as the only training signal, and drove with it in traffic on
@@ -1044,8 +1089,8 @@ report()
 #    less?
 # 2. **A fully connected C3.** Replace `C3()` by `nn.Conv2d(6, 16, kernel_size=5)`. How many
 #    parameters does the layer get, and does the accuracy change?
-# 3. **Why DBNs faded.** Add 100 and 700 to `P.labels_per_class` (700 per class is every
-#    training digit of the CPU profile; the GPU profile goes further). Does pretraining still
+# 3. **Why DBNs faded.** Add 100 and 800 to `P.labels_per_class` (800 per class is more than
+#    any class has, so every training digit of the CPU profile; the GPU profile goes further). Does pretraining still
 #    help with all the labels? Then give the random-init network `nn.ReLU()` units instead of
 #    `nn.Sigmoid()`: what is left of the advantage with 3 to 30 labels per class?
 # 4. **Better samples.** Train the RBMs with `k=10` (CD-10) and more epochs. Do the DBN's samples
@@ -1063,16 +1108,14 @@ report()
 #    151,600). Compare the validation accuracy, not the test accuracy, to decide: the table was
 #    a 1998 economy and a way to make the C3 maps differ, not a source of accuracy, so expect a
 #    small difference either way.
-# 3. In our runs (seeds 0 and 1, the CPU profile's other settings), with all 700 labels per
-#    class the pretrained network stayed ahead of the sigmoid network from random
-#    initialisation by about a point or less, the random-init *ReLU* network came within half
-#    a point of the pretrained one, and all three were several points ahead of logistic
-#    regression. With 3 to 30 labels per class ReLU units changed little: the random-init ReLU
-#    network scored about as the sigmoid one did, between two and seven points behind the
-#    pretrained network. Units that do not saturate, a good initialisation and adaptive
-#    optimisers removed the 2006 need for a layer-wise start when labels are plentiful; they do
-#    not replace what the unlabelled digits teach when labels are scarce. Check it on your own
-#    seeds: these are two runs, not claims.
+# 3. With all the labels, expect the advantage of pretraining over the sigmoid network from
+#    random initialisation to shrink to little or nothing, and a random-init *ReLU* network to
+#    come close to the pretrained one, with all the networks ahead of logistic regression. With
+#    3 to 30 labels per class, expect ReLU units to change less: the unlabelled digits are what
+#    the pretrained network has and the others lack. Units that do not saturate, a good
+#    initialisation and adaptive optimisers removed the 2006 need for a layer-wise start when
+#    labels are plentiful; they do not replace what unlabelled data teach when labels are
+#    scarce. Measure it on several seeds before you believe it.
 # 4. Longer chains give a better gradient estimate, so samples get sharper and more varied, at k
 #    times the cost per update. Persistent CD (keeping the chains between updates) is the classic
 #    cheaper alternative.
@@ -1088,7 +1131,8 @@ report()
 # {cite:p}`fukushima1980neocognitron`; backpropagation {cite:p}`rumelhart1986learning`; LeCun's
 # zip-code network {cite:p}`lecun1989backpropagation` and LeNet-5 {cite:p}`lecun1998gradient`;
 # recurrent networks {cite:p}`elman1990finding`, vanishing gradients {cite:p}`bengio1994learning`
-# and the LSTM {cite:p}`hochreiter1997long`; max-pooling {cite:p}`riesenhuber1999hierarchical`,
+# and the LSTM {cite:p}`hochreiter1997long`; max-pooling {cite:p}`weng1992cresceptron`,
+# {cite:p}`riesenhuber1999hierarchical`,
 # {cite:p}`ranzato2007unsupervised`; contrastive divergence {cite:p}`hinton2002training` and its
 # practice {cite:p}`hinton2012practical`; deep belief nets {cite:p}`hinton2006fast`; Adam
 # {cite:p}`kingma2015adam`; GPUs for deep networks {cite:p}`raina2009large`,
