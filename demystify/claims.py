@@ -293,6 +293,10 @@ def glue(name: str, value: Any) -> None:
         return
     if get_ipython() is None:
         return
+    # A NumPy scalar or 0-d tensor would be stored as "np.float64(0.5)", which myst-nb's
+    # {glue:text}`name:.3f` cannot format: store the plain Python number.
+    if hasattr(value, "item") and getattr(value, "shape", None) == ():
+        value = value.item()
     bundle, metadata = format_display_data(value)
     metadata["scrapbook"] = {"name": name, "mime_prefix": GLUE_PREFIX}
     display({GLUE_PREFIX + mime: data for mime, data in bundle.items()}, raw=True,

@@ -166,6 +166,23 @@ def test_glue_output_is_what_myst_nb_writes():
     assert IPython
 
 
+def test_glue_stores_numpy_and_torch_scalars_as_plain_numbers():
+    """myst-nb formats {glue:text}`x:.3f` from the stored text/plain: it must read "0.5", not
+    "np.float64(0.5)" (the site build warned on every NumPy scalar glued by a chapter)."""
+    pytest.importorskip("IPython")
+    import numpy as np
+    import torch
+    from unittest import mock
+    captured = []
+    with mock.patch("IPython.display.display", lambda *a, **k: captured.append(a[0])), \
+            mock.patch("IPython.get_ipython", lambda: object()):
+        claims.glue("a", np.float64(0.5))
+        claims.glue("b", torch.tensor(0.25))
+        claims.glue("c", np.int64(3))
+    texts = [bundle[claims.GLUE_PREFIX + "text/plain"] for bundle in captured]
+    assert texts == ["0.5", "0.25", "3"]
+
+
 def test_seed_comes_from_the_environment(monkeypatch):
     assert run_seed() == 0
     monkeypatch.setenv("DEMYSTIFY_SEED", "3")
