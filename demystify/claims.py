@@ -59,7 +59,7 @@ class Claim:
 
     def band(self) -> str:
         if self.tolerance is None:
-            return "not compared"
+            return "not compared (timed)" if self.kind == "claim" else "not compared"
         return f"±{self.tolerance:.0%}" if self.relative else f"±{self.tolerance:g}"
 
 
@@ -114,22 +114,32 @@ def _check_name(name: str) -> None:
 
 def claim(name: str, value: float, condition: str, *, tol: float | None = None,
           rel_tol: float | None = None, says: str = "",
-          parts: dict[str, float] | None = None) -> float:
+          parts: dict[str, float] | None = None, timed: bool = False) -> float:
     """Assert `value <condition>`, record it and glue it as `name`; returns the value.
 
     Give exactly one of `tol` (absolute band, e.g. 0.02 for an accuracy) or `rel_tol`
     (a fraction, e.g. 0.2 for a ratio): how far a fresh run at the same seed may drift from the
     stored record before `make test` fails. `says` is the sentence the claim backs.
+    `timed=True` marks a value computed from timings (e.g. a ratio of two latencies): its
+    condition is asserted on every run, but, like a `timing`, it is never compared with the
+    stored value (a timing varies from run to run on the same machine); give no tolerance.
     """
     _check_name(name)
     value = _number(name, value)
     op, threshold = parse_condition(condition)
-    if (tol is None) == (rel_tol is None):
+    if timed:
+        if tol is not None or rel_tol is not None:
+            raise ValueError(f"claim {name}: a timed claim is never compared with the stored "
+                             f"record, so it takes no tol= or rel_tol=")
+        tolerance = None
+    elif (tol is None) == (rel_tol is None):
         raise ValueError(f"claim {name}: give exactly one of tol= (absolute) or rel_tol= "
                          f"(relative) — the drift allowed against the stored record")
-    tolerance = _number(name, tol if tol is not None else rel_tol, "tolerance")
-    if tolerance < 0:
-        raise ValueError(f"claim {name}: the tolerance must not be negative, got {tolerance}")
+    else:
+        tolerance = _number(name, tol if tol is not None else rel_tol, "tolerance")
+        if tolerance < 0:
+            raise ValueError(f"claim {name}: the tolerance must not be negative, "
+                             f"got {tolerance}")
     parts = {key: _number(name, part, f"part {key!r}") for key, part in (parts or {}).items()}
     held = OPERATORS[op](value, threshold)
     record = Claim(name, value, f"{op} {threshold:g}", held, tolerance, rel_tol is not None,

@@ -116,6 +116,17 @@ def test_relative_tolerances_scale_with_the_stored_value():
     assert drift({**stored, "kind": "timing", "tolerance": None}, 1e9) is None
 
 
+def test_a_timed_claim_is_asserted_but_never_compared_with_the_record(tmp_path, monkeypatch):
+    _stored(tmp_path, monkeypatch, name="latency_ratio", value=1.25, tolerance=None,
+            relative=False)
+    claim("latency_ratio", 1.6, "> 1.05", timed=True)        # far from 1.25: not compared
+    assert claims.claims()[0].band() == "not compared (timed)"
+    with pytest.raises(AssertionError, match="does not hold"):
+        claim("other_ratio", 1.0, "> 1.05", timed=True)
+    with pytest.raises(ValueError, match="takes no tol"):
+        claim("third_ratio", 1.2, "> 1.05", timed=True, rel_tol=0.2)
+
+
 def test_records_of_another_seed_are_not_compared(tmp_path, monkeypatch):
     _stored(tmp_path, monkeypatch, seed=3)
     claim("accuracy", 0.5, ">= 0.1", tol=0.02)
