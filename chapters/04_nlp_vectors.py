@@ -43,7 +43,7 @@
 # | The slide says | What this chapter does with it |
 # |---|---|
 # | "Deep learning enables sub-symbolic processing" | We replace word symbols (one-hot vectors) by learned, dense word vectors. |
-# | "You have to remember to represent 'purchased' and 'automobile.' What about 'truck'?" | One-hot vectors for exactly these words: every pair has cosine similarity 0. Learned vectors give related words high similarity; we print both tables. |
+# | "You have to remember to represent 'purchased' and 'automobile.' What about 'truck'?" | One-hot vectors for exactly these words: every pair has cosine similarity 0. Our corpus never uses these words, so we show learned similarity with related words it does use, and say so. |
 # | "How do you encode the meaning of the entire sentence?" / "But what about a sentence?" | We turn whole sentences into vectors, train them to tell which part of the standard library a sentence documents, and search for nearest sentences. |
 # | "Algorithm for generating vectors for sentences" (steps 1–3) | We write the three steps literally, as a recurrent cell in ten lines of PyTorch. |
 # | "Can be implemented using a recurrent neural network (RNN)" | We swap our cell for PyTorch's `nn.GRU` and compare both with an order-blind average of word vectors. |
@@ -385,27 +385,22 @@ analogy_table = pd.DataFrame(rows)
 top1 = int(analogy_table["top-1 correct"].sum())
 claim("analogies_top1", top1, ">= 2", tol=1,
       says="at least two of the seven fixed analogies come out right at top-1")
-in_lists = pd.Series([w for top in top_lists for w in set(top)]).value_counts()
-hub, hub_lists = in_lists.index[0], in_lists.iloc[0]
-glue("hub_word", hub)
-claim("hub_word_lists", int(hub_lists), ">= 2", tol=1,
-      says="one word turns up in several analogies' top-5 lists: a hub")
 analogy_table
 
 # %% [markdown]
 # {glue:text}`analogies_top1:.0f` of the seven come out right at top-1, on a corpus thousands of
 # times smaller than the billions of words word2vec was first trained on. The ones that work
 # are *grammatical* (plural, *-er*, *-ing*) or *opposites* that appear in the same sentences.
-# Look also at the wrong answers: the word "{glue:text}`hub_word`" turns up in
-# {glue:text}`hub_word_lists:.0f` of the seven top-5 lists. Such **hub words** sit near the
-# middle of the space, close to many queries whatever they ask, a known weakness of
-# nearest-neighbour search in many dimensions; vectors trained on more, and more varied, text
-# suffer less from it.
+# Read the wrong answers with one more effect in mind: a word that turns up in the lists of
+# several questions, whatever they ask, is a **hub**. Hubs sit close to many query vectors at
+# once, a known weakness of nearest-neighbour search in many dimensions, and they crowd the
+# right answers out of the top places; how many there are, and which words, changes from seed
+# to seed.
 #
 # **A picture of the space.** The vectors have 64 dimensions (128 on a GPU). A principal-component
 # projection squeezes them to two so we can look at groups of words from different areas.
 
-# %% mystnb={"figure": {"caption": "Learned word vectors of five groups of words, projected to 2-D with PCA. Some groups occupy their own region; others overlap.", "name": "fig-04-pca"}, "image": {"alt": "A scatter plot of about thirty labelled words in five colours: time words, networking words, concurrency words, file words and number words. Some colours gather in their own region of the plot while others are mixed together."}}
+# %% mystnb={"figure": {"caption": "Learned word vectors of five groups of words, projected to 2-D with PCA (stored run). Some groups occupy their own region; others overlap.", "name": "fig-04-pca"}, "image": {"alt": "A scatter plot of about thirty labelled words in five colours: time words, networking words, concurrency words, file words and number words. The file, time and number words each gather in their own region, while the networking and concurrency words are mixed together in one corner."}}
 groups = {"time": ["day", "month", "year", "week", "seconds", "hour", "date"],
           "network": ["socket", "server", "client", "connection", "host", "port",
                       "address"],
@@ -609,7 +604,8 @@ print(f"talk RNN test accuracy {talk_accuracy:.1%} (majority class {majority:.1%
 # %% [markdown]
 # **Watching the fold.** Because the sentence vector exists after every word, we can ask the
 # classifier what it thinks *so far*. Each row below is the topic distribution after reading the
-# sentence up to that word: the vector changes as evidence arrives.
+# sentence up to that word: the vector changes as evidence arrives (and the final guess can be
+# wrong: compare it with the true area in the title).
 
 # %% mystnb={"figure": {"caption": "The hand-written RNN reading one test sentence word by word: each row is the predicted probability of each area after folding in that word.", "name": "fig-04-fold"}, "image": {"alt": "A heatmap with the words of one sentence as rows and six library areas as columns; the probability mass shifts between columns as words are read."}}
 example = next(i for i in range(len(y_test)) if 10 <= (x_test[i] != 0).sum() <= 16)
