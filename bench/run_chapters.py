@@ -107,7 +107,10 @@ def execute(nb, path: Path, timeout: int, env: dict[str, str] | None = None,
             client.execute()
         else:
             client.execute(env=env)
-    except (CellExecutionError, CellTimeoutError, DeadKernelError) as err:
+    except CellTimeoutError:
+        # nbclient's message ends with the cell's source: name the failure instead.
+        status = f"FAILED: a cell timed out after {timeout} s"
+    except (CellExecutionError, DeadKernelError) as err:
         lines = ANSI.sub("", str(err)).strip().splitlines() or [type(err).__name__]
         status = "FAILED: " + lines[-1][:200]
     return status, time.perf_counter() - started

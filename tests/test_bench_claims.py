@@ -166,3 +166,28 @@ def test_repeat_compares_claims_with_the_stored_record(tmp_path):
     assert "0.964 vs 0.95" in repeat.stored_claims_diff("02_cnn_history", made_now,
                                                        tmp_path / "claims")[0]
     assert repeat.stored_claims_diff("09_transfer_learning", made_now, tmp_path / "claims") == []
+
+
+def test_a_run_whose_cell_timed_out_is_rerun_once_and_an_assert_failure_never(monkeypatch):
+    """The driver sometimes waits forever on an idle kernel: a timed-out run gets one fresh
+    retry (and says so); a chapter whose assert fails is reported as it is."""
+    calls = []
+
+    def fake(path, seed, timeout, statuses):
+        calls.append(seed)
+        return {"chapter": "01_x", "seed": seed, "wall_s": 1.0,
+                "status": statuses[len(calls) - 1], "claims": []}
+
+    timed_out = "FAILED: a cell timed out after 480 s"     # as run_chapters.execute says it
+    monkeypatch.setattr(robustness, "_run_once",
+                        lambda p, s, t: fake(p, s, t, [timed_out, "ok"]))
+    run = robustness.run_one("chapters/01_x.ipynb", 3, 480)
+    assert run["status"] == "ok" and run["retried_after"] == timed_out and calls == [3, 3]
+    assert robustness.merge(None, [run], "today")["chapters"]["01_x"]["runs"]["3"][
+        "retried_after"] == timed_out
+    calls.clear()
+    monkeypatch.setattr(robustness, "_run_once",
+                        lambda p, s, t: fake(p, s, t, ["FAILED: AssertionError: claim x"]))
+    run = robustness.run_one("chapters/01_x.ipynb", 3, 480)
+    assert run["status"].startswith("FAILED: AssertionError") and calls == [3]
+    assert "retried_after" not in run
