@@ -166,7 +166,7 @@ plt.show()
 # smaller first-layer filter and stride, won 2013. Depth came
 # in 2014 and 2015: 19 weight layers (VGG), 22 (GoogLeNet) and 152 (ResNet). For scale, the
 # ILSVRC paper measured two trained human annotators on a random sample of test images; the better
-# one, "A1" of its Table 9, had a top-5 error of 5.1 % on 1,500 images
+# one, "A1" in its Section 6.4 (human accuracy), had a top-5 error of 5.1 % on 1,500 images
 # {cite}`russakovsky2015imagenet`, a level the 2015 winner passed (3.57 % on the whole test set,
 # {cite}`he2016deep` Table 5). The rest of the chapter builds those networks and asks what made
 # the extra depth usable.
