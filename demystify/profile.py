@@ -74,14 +74,14 @@ BUDGETS: dict[str, dict[str, Any]] = {
                 "lstm_sentences": 50, "lstm_hidden": 64, "lstm_epochs": 40, "lstm_batch": 64,
                 "reasoner_size": "10k", "reasoner_epochs": 40, "reasoner_batch": 128},
     },
-    "06_rcnn": {
+    "06_rcnn": {   # GPU sizes not yet validated on a GPU run
         "budget_s": {"cpu": 120, "gpu": 90},
-        "cpu": {"canvas": 64, "train_scenes": 600, "test_scenes": 100, "crop": 24,
-                "rcnn_steps": 600, "rcnn_batch": 128, "faster_epochs": 8, "faster_batch": 8,
-                "timed_images": 20},
-        "gpu": {"canvas": 64, "train_scenes": 2000, "test_scenes": 500, "crop": 24,
-                "rcnn_steps": 3000, "rcnn_batch": 128, "faster_epochs": 12, "faster_batch": 16,
-                "timed_images": 50},
+        "cpu": {"canvas": 64, "train_scenes": 400, "val_scenes": 60, "test_scenes": 100,
+                "backgrounds": 64, "crop": 24, "pretrain_epochs": 2, "rcnn_steps": 250,
+                "rcnn_batch": 128, "faster_epochs": 5, "faster_batch": 8, "timed_images": 10},
+        "gpu": {"canvas": 64, "train_scenes": 2000, "val_scenes": 300, "test_scenes": 500,
+                "backgrounds": 256, "crop": 24, "pretrain_epochs": 4, "rcnn_steps": 2000,
+                "rcnn_batch": 128, "faster_epochs": 8, "faster_batch": 8, "timed_images": 50},
     },
     "07_image_captioning": {
         "budget_s": {"cpu": 120, "gpu": 90},

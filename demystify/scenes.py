@@ -12,6 +12,11 @@ ground truth:
 
 Digits of the training scenes come from the digits' training split and those of the test scenes
 from the test split, so no handwritten digit is shared between them. Everything is seeded.
+
+Harder scenes (chapter 06): `photo_backgrounds(split)` cuts grey crops from scikit-image's
+photographs — different photographs for the train, validation and test splits — and
+`make_scenes(..., backgrounds=..., max_overlap=...)` draws the digits on them and lets digits
+overlap, so proposals miss digits and the background looks like ink.
 """
 from __future__ import annotations
 
@@ -78,10 +83,14 @@ class Scenes:
 
 
 def _digit_pool(source: ImageData | None, split: str) -> tuple[torch.Tensor, torch.Tensor, str]:
-    if split not in ("train", "test"):
-        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+    if split not in ("train", "val", "test"):
+        raise ValueError(f"split must be 'train', 'val' or 'test', got {split!r}")
     data = source if source is not None else load_digits(image_size=8)
-    images, labels = (data.x_train, data.y_train) if split == "train" else (data.x_test, data.y_test)
+    if split == "val" and data.x_val is None:
+        raise ValueError(f"split 'val' needs a digit source with a validation split; "
+                         f"{data.name!r} has none (e.g. use source=load_mnist_t10k())")
+    images, labels = {"train": (data.x_train, data.y_train), "val": (data.x_val, data.y_val),
+                      "test": (data.x_test, data.y_test)}[split]
     if images.ndim != 4 or images.shape[1] != 1:
         raise ValueError(f"digit source {data.name!r} must hold grey images (N, 1, H, W), "
                          f"got {tuple(images.shape)}")
@@ -106,6 +115,49 @@ def _overlaps(box: tuple[int, int, int, int], placed: list[tuple[int, int, int, 
     x1, y1, x2, y2 = box
     return any(x1 < b[2] + gap and b[0] < x2 + gap and y1 < b[3] + gap and b[1] < y2 + gap
                for b in placed)
+
+
+def _box_iou(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
+    w = max(0, min(a[2], b[2]) - max(a[0], b[0]))
+    h = max(0, min(a[3], b[3]) - max(a[1], b[1]))
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - w * h
+    return w * h / union
+
+
+# scikit-image photographs that load offline, one list per split: test backgrounds are unseen
+PHOTOS = {"train": ("astronaut", "coffee", "chelsea", "rocket", "brick", "grass", "page", "horse"),
+          "val": ("camera", "gravel", "clock"),
+          "test": ("coins", "text", "moon", "immunohistochemistry", "hubble_deep_field")}
+
+
+def photo_backgrounds(split: str, n: int = 64, *, canvas: int = 64, seed: int = 0,
+                      dim: float = 0.6) -> torch.Tensor:
+    """`n` grey crops (n, canvas, canvas) in [0, `dim`] of the scikit-image photographs of `split`.
+
+    Each crop is a random square of 1.5–4 canvas sides from a random photograph of the split
+    (`PHOTOS`), resized to the canvas and scaled to [0, dim] so bright ink still stands out.
+    """
+    from skimage import data as photos
+    from skimage.color import rgb2gray
+
+    if split not in PHOTOS:
+        raise ValueError(f"split must be one of {', '.join(PHOTOS)}, got {split!r}")
+    greys = []
+    for name in PHOTOS[split]:
+        image = np.asarray(getattr(photos, name)(), dtype=np.float32)
+        image = rgb2gray(image) if image.ndim == 3 else image
+        greys.append(torch.from_numpy(image / max(float(image.max()), 1e-6)).float())
+    rng = np.random.default_rng([seed, 7, list(PHOTOS).index(split)])
+    crops = []
+    for _ in range(n):
+        grey = greys[int(rng.integers(len(greys)))]
+        side = int(min(rng.uniform(1.5, 4) * canvas, *grey.shape))
+        y, x = (int(rng.integers(0, d - side + 1)) for d in grey.shape)
+        crop = grey[y:y + side, x:x + side][None, None]
+        crop = F.interpolate(crop, size=(canvas, canvas), mode="bilinear", antialias=True,
+                             align_corners=False)[0, 0]
+        crops.append(crop * dim)
+    return torch.stack(crops).clamp(0, 1)
 
 
 def _size_word(size: int, size_range: tuple[int, int]) -> str:
@@ -221,7 +273,9 @@ def is_true(caption: str, boxes, digits: list[int], sizes: list[str]) -> bool:
 
 def make_scenes(n: int, *, split: str = "train", canvas: int = 64, digits: tuple[int, int] = (1, 4),
                 size: tuple[int, int] = (12, 28), clutter: int = 3, noise: float = 0.03,
-                source: ImageData | None = None, seed: int = 0) -> Scenes:
+                source: ImageData | None = None, seed: int = 0,
+                backgrounds: torch.Tensor | None = None,
+                max_overlap: float | None = None) -> Scenes:
     """`n` seeded scenes of 1–4 real handwritten digits with boxes, labels and captions.
 
     split: which digits to draw ('train' or 'test' split of `source`, default scikit-learn's
@@ -229,6 +283,11 @@ def make_scenes(n: int, *, split: str = "train", canvas: int = 64, digits: tuple
     digit side in pixels; clutter: at most this many faint strokes per scene; noise: std of the
     Gaussian pixel noise. Digits never overlap (2 px apart at least); when no free place is
     left after 50 tries, a scene keeps fewer digits than drawn.
+
+    backgrounds: optional (K, canvas, canvas) grey images (e.g. `photo_backgrounds`); each
+    scene is drawn on a random one, its digits' ink painted over the photograph. max_overlap:
+    when given, digits may overlap as long as the IoU of any two of their squares stays below it
+    (the box of a digit partly hidden by another still frames all its ink).
     """
     if n < 1:
         raise ValueError(f"n must be at least 1, got {n}")
@@ -244,9 +303,15 @@ def make_scenes(n: int, *, split: str = "train", canvas: int = 64, digits: tuple
                          f"or a smaller largest size")
     if clutter < 0 or noise < 0:
         raise ValueError(f"clutter and noise must be ≥ 0, got {clutter} and {noise}")
+    if backgrounds is not None and tuple(backgrounds.shape[1:]) != (canvas, canvas):
+        raise ValueError(f"backgrounds must be (K, {canvas}, {canvas}), "
+                         f"got {tuple(backgrounds.shape)}")
     pool, pool_labels, name = _digit_pool(source, split)
-    rng = np.random.default_rng([seed, 0 if split == "train" else 1])
+    rng = np.random.default_rng([seed, {"train": 0, "test": 1, "val": 2}[split]])
     images = np.zeros((n, canvas, canvas), dtype=np.float32)
+    if backgrounds is not None:
+        picks = rng.integers(len(backgrounds), size=n)
+        images[:] = backgrounds.float().numpy()[picks]
     all_boxes, all_labels, all_sizes, all_captions = [], [], [], []
     for i in range(n):
         image, boxes, labels, sizes, placed = images[i], [], [], [], []
@@ -254,7 +319,11 @@ def make_scenes(n: int, *, split: str = "train", canvas: int = 64, digits: tuple
             for _attempt in range(50):
                 side = int(rng.integers(low_s, high_s + 1))
                 x, y = (int(v) for v in rng.integers(0, canvas - side + 1, 2))
-                if not _overlaps((x, y, x + side, y + side), placed, gap=2):
+                square = (x, y, x + side, y + side)
+                if max_overlap is None and not _overlaps(square, placed, gap=2):
+                    break
+                if max_overlap is not None and \
+                        all(_box_iou(square, b) < max_overlap for b in placed):
                     break
             else:
                 continue     # no room left on this canvas: the scene keeps fewer digits

@@ -166,3 +166,33 @@ def test_show_detections_draws_boxes_and_rejects_batches(scenes):
     assert len(fig.axes[0].patches) == len(scenes.boxes[0])
     with pytest.raises(ValueError, match="one image"):
         show_detections(scenes.images[:2])
+
+
+def test_photo_backgrounds_use_different_photographs_per_split():
+    from demystify.scenes import PHOTOS, photo_backgrounds
+
+    assert not set(PHOTOS["train"]) & set(PHOTOS["test"])
+    assert not set(PHOTOS["val"]) & (set(PHOTOS["train"]) | set(PHOTOS["test"]))
+    crops = photo_backgrounds("test", 5, canvas=32, seed=3)
+    assert crops.shape == (5, 32, 32) and 0 <= crops.min() and crops.max() <= 0.6 + 1e-6
+    assert torch.equal(crops, photo_backgrounds("test", 5, canvas=32, seed=3))
+    with pytest.raises(ValueError, match="split"):
+        photo_backgrounds("holdout")
+
+
+def test_scenes_on_backgrounds_may_overlap_and_use_the_validation_split():
+    x = torch.zeros(6, 1, 28, 28)
+    x[:, :, 4:24, 8:20] = 1.0
+    source = ImageData("v", x, torch.arange(6), x, torch.arange(6),
+                       x_val=x, y_val=torch.full((6,), 9))
+    backgrounds = torch.full((2, 48, 48), 0.3)
+    scenes = make_scenes(40, split="val", canvas=48, source=source, digits=(4, 4),
+                         size=(20, 24), backgrounds=backgrounds, max_overlap=0.3)
+    assert all((labels == 10).all() for labels in scenes.labels)      # val digits only
+    assert scenes.images.min() >= 0.3 - 0.2                           # the photo is behind
+    placed = sum(len(b) for b in scenes.boxes)
+    apart = make_scenes(40, split="val", canvas=48, source=source, digits=(4, 4),
+                        size=(20, 24), backgrounds=backgrounds)
+    assert placed > sum(len(b) for b in apart.boxes)                  # overlap fits more
+    with pytest.raises(ValueError, match="backgrounds"):
+        make_scenes(2, canvas=48, backgrounds=torch.zeros(2, 32, 32))
