@@ -23,42 +23,47 @@
 # a sentence, one word at a time. We build the two models that made image captioning work —
 # *Show and Tell* {cite}`vinyals2015show`, a CNN encoder feeding an LSTM decoder, and *Show, Attend
 # and Tell* {cite}`xu2015show`, whose decoder looks at a different part of the image for every
-# word — train both on scenes of real handwritten digits, score them with BLEU like the papers did,
-# and watch where the attention model looks while it speaks.
+# word — plus a Show and Tell that is handed the whole feature grid, so that attention is
+# compared with a model that could know *where* too. We train all three on scenes of real
+# handwritten digits, score them with BLEU like the papers did, check whether their captions are
+# actually true, and watch where the attention model looks while it speaks. Every result quoted
+# below is measured when the chapter runs, and every claim is checked on five random seeds.
 #
 # **Learning goals**
 # - Build an encoder–decoder captioner: a pretrained CNN encoder, an LSTM decoder, a vocabulary
 #   made from the training captions, trained with teacher forcing.
-# - Generate captions by greedy decoding and by beam search, and see why beam search finds more
-#   probable captions.
+# - Generate captions by greedy decoding and by beam search, and measure how often beam search
+#   changes the caption and what that does to the scores.
 # - Add soft attention over the CNN's feature map and read its attention maps word by word.
-# - Evaluate captions with BLEU-1 … BLEU-4 against several references, and know what the numbers
-#   can and cannot be compared with.
+# - Evaluate captions with BLEU-1 … BLEU-4 against several references, know what the numbers
+#   can and cannot be compared with, and see BLEU disagree with whether a caption is true.
 #
-# **Run time:** about 1½ minutes on a 2-core laptop (CPU profile). On a GPU the GPU profile trains
-# on five times as many scenes for longer.
+# **Run time:** about 2 minutes on a 2-core laptop (CPU profile). On a GPU the GPU profile
+# trains on five times as many scenes for longer.
 
 # %% [markdown]
 # ## From the talk
 #
 # | The slide says | What this chapter does with it |
 # |---|---|
-# | "Generating Image Descriptions (CNN-RNN)" | A CNN encodes the image; an RNN (an LSTM) generates the description word by word. We build two such models. |
+# | "Generating Image Descriptions (CNN-RNN)" — the title of Karpathy and Fei-Fei's paper {cite}`karpathy2015deep` | A CNN encodes the image; an RNN (an LSTM) generates the description word by word. We build such models. |
 # | "Can be implemented using a recurrent neural network (RNN)" (the sentence-vector slide) | The same recurrence, run the other way: the state starts from the image and each step emits the next word. |
 # | "Make the sentence vector be the vector for the first word … combine its vector with the sentence vector" | Teacher forcing: during training the decoder reads the true previous word at every step and combines it with its state. |
 
 # %% tags=["hide-input"]
 # Bootstrap: makes this notebook work alone in Colab or on an Azure VM.
 import importlib.util, os
-if importlib.util.find_spec("demystify") is None:   # Colab / Azure: fetch the course helpers
-    source = os.environ.get("DEMYSTIFY_SOURCE", "git+https://github.com/demystify-dl/demystifying-deep-learning")
+if importlib.util.find_spec("demystify") is None:   # Colab / Azure: fetch the helpers
+    repository = "git+https://github.com/demystify-dl/demystifying-deep-learning"
+    source = os.environ.get("DEMYSTIFY_SOURCE", repository)
     # %pip install -q "demystify @ {source}"
 if importlib.util.find_spec("nltk") is None:
     # %pip install -q nltk
 
 # %% [markdown]
-# The setup cell seeds every random number generator, picks the device (a GPU when there is one)
-# and loads this chapter's **profile**: the sizes it runs with on a CPU or on a GPU.
+# The setup cell seeds every random number generator (seed 0 unless `DEMYSTIFY_SEED` says
+# otherwise), picks the device (a GPU when there is one) and loads this chapter's **profile**:
+# the sizes it runs with on a CPU or on a GPU.
 
 # %%
 import warnings
@@ -72,7 +77,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from demystify import History, autocast, plot_history, start
+from demystify import (History, autocast, claim, count_parameters, fit, plot_history,
+                       report, start)
+from demystify.captions import load_captions
 from demystify.scenes import NUMBER_WORDS, make_scenes, show_detections
 
 device, P = start("07_image_captioning")
@@ -85,15 +92,23 @@ device, P = start("07_image_captioning")
 # 10–22 pixels tall, on a 48×48 canvas with a little clutter. Each scene comes with several
 # **reference captions** from a small grammar — the digits from left to right with how each stands
 # to the next, the same read right to left, the same without size words, and a count — all true of
-# the picture, as COCO's five human captions all describe the same photograph. Test scenes use the
-# digits' test split: handwriting the models never saw.
+# the picture, as COCO's five human captions all describe the same photograph. (With Flickr8k's
+# or COCO's caption files on this machine, a section at the end reads them; see
+# [Real captions](#real-captions).)
+#
+# Three sets of scenes, the same for every seed: **training** scenes, **validation** scenes
+# (new scenes, drawn from the same training handwriting) on which we make every choice, and
+# **test** scenes, whose digits come from the digits' test split — handwriting the models never
+# saw — read once, at the end.
 
 # %%
 # NBVAL_CHECK_OUTPUT
 SCENE = {"canvas": P.canvas, "digits": (1, 3), "size": (10, 22)}
 train = make_scenes(P.train_scenes, split="train", seed=0, **SCENE)
+val = make_scenes(P.val_scenes, split="train", seed=4, **SCENE)
 test = make_scenes(P.test_scenes, split="test", seed=1, **SCENE)
 print("train:", train)
+print("val:  ", val)
 print("test: ", test)
 print("references of the first test scene:", *test.captions[0], sep="\n  ")
 
@@ -115,8 +130,9 @@ plt.show()
 # %%
 # NBVAL_CHECK_OUTPUT
 SPECIALS = ["<pad>", "<start>", "<end>", "<unk>"]
-counts = Counter(word for captions in train.captions for caption in captions for word in caption.split())
-itos = SPECIALS + sorted(counts)                       # index → word
+counts = Counter(word for captions in train.captions for caption in captions
+                 for word in caption.split())
+itos = SPECIALS + sorted(counts)                         # index → word
 stoi = {word: index for index, word in enumerate(itos)}  # word → index
 PAD, START, END, UNK = range(4)
 
@@ -136,40 +152,38 @@ print(f"'{test.captions[0][0]}' →", encode(test.captions[0][0]))
 # do the same at our scale: three convolutional blocks (with batch normalisation, 16–32–64 filters,
 # each halving the resolution) learn to classify single handwritten digits of all sizes, placed
 # anywhere on a small canvas. A global max-pool over positions makes the classifier answer "which
-# digit is somewhere here", so its filters must detect digits wherever they are.
+# digit is somewhere here", so its filters must detect digits wherever they are. Classifying is
+# not this chapter's lesson, so the course's `fit()` trains it.
 
 # %%
 def conv_encoder() -> nn.Sequential:
     """Three conv blocks; a 48×48 scene becomes a 6×6 grid of 64 features."""
-    block = lambda c_in, c_out: [nn.Conv2d(c_in, c_out, 3, padding=1), nn.BatchNorm2d(c_out),
-                                 nn.ReLU(), nn.MaxPool2d(2)]
+    def block(c_in: int, c_out: int) -> list[nn.Module]:
+        return [nn.Conv2d(c_in, c_out, 3, padding=1), nn.BatchNorm2d(c_out), nn.ReLU(),
+                nn.MaxPool2d(2)]
     return nn.Sequential(*block(1, 16), *block(16, 32), *block(32, 64))
 
 
-torch.manual_seed(0)
+torch.manual_seed(P.seed)
 encoder = conv_encoder()
-classifier = nn.Sequential(encoder, nn.AdaptiveMaxPool2d(1), nn.Flatten(), nn.Linear(64, 10)).to(device)
-single = make_scenes(P.pretrain_digits, split="train", canvas=24, digits=(1, 1), size=(10, 22), seed=2)
-single_test = make_scenes(500, split="test", canvas=24, digits=(1, 1), size=(10, 22), seed=3)
-x, y = single.images.to(device), (torch.cat(single.labels) - 1).to(device)
-optimizer = torch.optim.Adam(classifier.parameters(), lr=3e-3)
-generator = torch.Generator().manual_seed(0)
-for epoch in tqdm(range(P.pretrain_epochs), desc="encoder"):
-    classifier.train()
-    for batch in torch.randperm(len(x), generator=generator).split(64):
-        batch = batch.to(device)
-        with autocast(device):
-            loss = F.cross_entropy(classifier(x[batch]).float(), y[batch])
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
+classifier = nn.Sequential(encoder, nn.AdaptiveMaxPool2d(1), nn.Flatten(),
+                           nn.Linear(64, 10))
+single = dict(canvas=24, digits=(1, 1), size=(10, 22))
+digits_train = make_scenes(P.pretrain_digits, split="train", seed=2, **single)
+digits_test = make_scenes(500, split="test", seed=3, **single)
+fit(classifier, (digits_train.images, torch.cat(digits_train.labels) - 1),
+    epochs=P.pretrain_epochs, lr=3e-3, batch_size=64, desc="encoder")
 classifier.eval()
 with torch.no_grad():
-    guess = classifier(single_test.images.to(device)).argmax(dim=1).cpu()
-encoder_accuracy = (guess == torch.cat(single_test.labels) - 1).float().mean().item()
-print(f"the encoder's digit classifier: {encoder_accuracy:.1%} on {len(single_test)} unseen digits")
+    guess = classifier(digits_test.images.to(device)).argmax(dim=1).cpu()
+encoder_accuracy = (guess == torch.cat(digits_test.labels) - 1).float().mean().item()
+claim("encoder_accuracy", encoder_accuracy, ">= 0.95", tol=0.015,
+      says="the frozen encoder classifies at least 95 % of unseen single digits");
 
 # %% [markdown]
+# The encoder names {glue:text}`encoder_accuracy:.3f` of 500
+# single test digits correctly: its features know *what* digit is where.
+#
 # Then we **freeze** the encoder, as Show and Tell did at first, and compute each scene's feature
 # map once. Xu et al. call the feature vectors at the grid positions *annotation vectors*: one per
 # region of the image. A convolution does not know where on the image it is, and "to the left
@@ -177,55 +191,76 @@ print(f"the encoder's digit classifier: {encoder_accuracy:.1%} on {len(single_te
 
 # %%
 GRID = P.canvas // 8
-rows, cols = torch.meshgrid(torch.linspace(-1, 1, GRID), torch.linspace(-1, 1, GRID), indexing="ij")
-POSITIONS = torch.stack([cols.flatten(), rows.flatten()], dim=1)       # (36, 2): x, y of each cell
+rows, cols = torch.meshgrid(torch.linspace(-1, 1, GRID), torch.linspace(-1, 1, GRID),
+                            indexing="ij")
+POSITIONS = torch.stack([cols.flatten(), rows.flatten()], dim=1)  # (36, 2): x, y
 
 
 @torch.no_grad()
 def annotations(images: torch.Tensor) -> torch.Tensor:
-    """The frozen encoder's features of each image: (N, 36 positions, 64 features + x, y)."""
+    """The frozen encoder's features of each image: (N, 36 positions, 64 + x, y)."""
     encoder.eval()
     maps = torch.cat([encoder(batch.to(device)).float() for batch in images.split(256)])
-    vectors = maps.flatten(2).transpose(1, 2)                         # (N, 36, 64)
-    return torch.cat([vectors, POSITIONS.to(device).expand(len(vectors), -1, -1)], dim=2)
+    vectors = maps.flatten(2).transpose(1, 2)                       # (N, 36, 64)
+    where = POSITIONS.to(device).expand(len(vectors), -1, -1)
+    return torch.cat([vectors, where], dim=2)
 
 
-train_features, test_features = annotations(train.images), annotations(test.images)
+features = {name: annotations(s.images) for name, s in
+            (("train", train), ("val", val), ("test", test))}
 
 # %%
 # NBVAL_CHECK_OUTPUT
-print(f"annotation vectors: train {tuple(train_features.shape)}, test {tuple(test_features.shape)}")
-LOCATIONS, DIM = train_features.shape[1:]
+print("annotation vectors:", {name: tuple(f.shape) for name, f in features.items()})
+LOCATIONS, DIM = features["train"].shape[1:]
 
 # %% [markdown]
 # ## Show and Tell: the image is the first word
 #
-# Show and Tell's decoder is an LSTM {cite}`hochreiter1997long` language model with one twist: before
-# the first word, it reads the image. The image is one vector — in the paper, the last hidden layer
-# of the ImageNet classifier; here, the encoder's features max-pooled over all positions, exactly
-# what our digit classifier based its answer on. It is projected to the size of a word embedding
-# and fed as input number −1; then come `<start>` and the words of the caption, and at every step
-# the LSTM predicts the next word. (The paper fed the image only once: feeding it at every step
-# made the network overfit more easily.)
+# Show and Tell's decoder is an LSTM {cite}`hochreiter1997long` language model with one twist:
+# before the first word, it reads the image. The image is one vector — in the paper, the last
+# hidden layer of the ImageNet classifier; here, the encoder's features max-pooled over all
+# positions, exactly what our digit classifier based its answer on. It is projected to the size
+# of a word embedding and fed as input number −1; then come `<start>` and the words of the
+# caption, and at every step the LSTM predicts the next word. (The paper fed the image only once:
+# feeding it at every step made the network overfit more easily.)
+#
+# Max-pooling throws away *where* each feature was, and the attention model below will read the
+# grid with its coordinates. So that the comparison does not favour attention by construction,
+# `grid=True` builds a second Show and Tell whose image vector also holds the whole grid: each
+# position's 66 numbers (features and coordinates) shrunk to 16, all 36 positions flattened,
+# next to the max-pooled vector.
 
 # %%
 class ShowAndTell(nn.Module):
-    """Vinyals et al. 2015: the image vector is the first LSTM input; then words, one step each."""
-    def __init__(self, vocab_size: int, embed: int = P.embed, hidden: int = P.hidden):
+    """Vinyals et al. 2015: the image vector is the first LSTM input, then the words.
+
+    grid=False: the image vector is the max-pooled features (positions removed).
+    grid=True: it also reads every position's features and coordinates, flattened.
+    """
+    def __init__(self, vocab_size: int, grid: bool = False, embed: int = P.embed,
+                 hidden: int = P.hidden, per_position: int = 16):
         super().__init__()
-        self.image = nn.Linear(DIM - 2, embed)
+        self.reduce = nn.Linear(DIM, per_position) if grid else None
+        width = DIM - 2 + (LOCATIONS * per_position if grid else 0)
+        self.image = nn.Linear(width, embed)
         self.embed = nn.Embedding(vocab_size, embed)
         self.lstm = nn.LSTM(embed, hidden, batch_first=True)
         self.out = nn.Linear(hidden, vocab_size)
 
     def encode_image(self, features):
-        """One vector per image: the features max-pooled over positions, as the classifier saw them."""
-        return self.image(features[..., :-2].amax(dim=1))[:, None]
+        """One vector per image: max-pooled features (and with grid, the whole grid)."""
+        vector = features[..., :-2].amax(dim=1)
+        if self.reduce is not None:
+            grid = torch.relu(self.reduce(features)).flatten(1)
+            vector = torch.cat([vector, grid], dim=1)
+        return self.image(vector)[:, None]
 
     def forward(self, features, tokens):
-        """Teacher forcing: logits for the word after each token, given all the true ones before."""
-        states, _ = self.lstm(torch.cat([self.encode_image(features), self.embed(tokens)], dim=1))
-        return self.out(states[:, 1:])                 # skip the prediction made after the image
+        """Teacher forcing: logits for the word after each (true) token."""
+        inputs = torch.cat([self.encode_image(features), self.embed(tokens)], dim=1)
+        states, _ = self.lstm(inputs)
+        return self.out(states[:, 1:])       # skip the prediction made after the image
 
     def start(self, features):
         """The state after reading the image."""
@@ -233,7 +268,7 @@ class ShowAndTell(nn.Module):
         return state
 
     def step(self, token, state):
-        """One word in; log-probabilities of the next word and the new state out (no attention)."""
+        """One word in; log-probabilities of the next word and the new state out."""
         output, state = self.lstm(self.embed(token)[:, None], state)
         return self.out(output[:, 0]).log_softmax(dim=-1), state, None
 
@@ -246,41 +281,52 @@ class ShowAndTell(nn.Module):
 # **Teacher forcing.** During training the decoder does not read its own guesses: at every step it
 # reads the *true* previous word of a reference caption and is scored on predicting the true next
 # word (cross-entropy, ignoring padding). That makes training fast — all steps of a caption run
-# at once — and stable. Each epoch visits every (scene, reference caption) pair once.
+# at once — and stable. Its price is **exposure bias**: at test time the decoder reads its own
+# words, a state it never trained on, so one wrong word can derail the rest. This loop is the
+# lesson, so it is written out rather than left to `fit()`; each epoch visits every (scene,
+# reference caption) pair once, shuffled with the run's seed.
 
 # %%
-PAIRS = [(i, caption) for i, captions in enumerate(train.captions) for caption in captions]
+PAIRS = [(i, caption) for i, captions in enumerate(train.captions)
+         for caption in captions]
+TOKENS = nn.utils.rnn.pad_sequence([torch.tensor(encode(c)) for _, c in PAIRS],
+                                   batch_first=True, padding_value=PAD)
+SCENE_OF = torch.tensor([i for i, _ in PAIRS])
 
 
-def train_captioner(model: nn.Module, epochs: int, batch_size: int = P.batch_size, lr: float = 3e-3,
-                    seed: int = 0, desc: str = "training") -> History:
-    """Teacher-forced training on every (scene, reference) pair; returns the loss per epoch."""
-    generator = torch.Generator().manual_seed(seed)
+def train_captioner(model: nn.Module, epochs: int, lr: float = 3e-3,
+                    desc: str = "training") -> History:
+    """Teacher-forced training on every (scene, reference) pair; the loss per epoch."""
+    generator = torch.Generator().manual_seed(P.seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     model.to(device)
     history = History()
     for _ in (bar := tqdm(range(epochs), desc=desc)):
         model.train()
-        total, count = 0.0, 0
-        for batch in torch.randperm(len(PAIRS), generator=generator).split(batch_size):
-            scenes = torch.tensor([PAIRS[j][0] for j in batch])
-            tokens = nn.utils.rnn.pad_sequence([torch.tensor(encode(PAIRS[j][1])) for j in batch],
-                                               batch_first=True, padding_value=PAD).to(device)
+        total = 0.0
+        order = torch.randperm(len(PAIRS), generator=generator)
+        for batch in order.split(P.batch_size):
+            tokens = TOKENS[batch]
+            tokens = tokens[:, :int((tokens != PAD).sum(1).max())].to(device)
             with autocast(device):
-                logits = model(train_features[scenes.to(device)], tokens[:, :-1]).float()
-            loss = F.cross_entropy(logits.transpose(1, 2), tokens[:, 1:], ignore_index=PAD)
+                logits = model(features["train"][SCENE_OF[batch].to(device)],
+                               tokens[:, :-1]).float()
+            loss = F.cross_entropy(logits.transpose(1, 2), tokens[:, 1:],
+                                   ignore_index=PAD)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
-            total, count = total + loss.item() * len(batch), count + len(batch)
-        history.log(train_loss=total / count)
-        bar.set_postfix(loss=f"{total / count:.3f}")
+            total += loss.item() * len(batch)
+        history.log(train_loss=total / len(PAIRS))
+        bar.set_postfix(loss=f"{total / len(PAIRS):.3f}")
     return history
 
 
-torch.manual_seed(0)
-show_tell = ShowAndTell(len(itos))
-show_tell_history = train_captioner(show_tell, P.show_tell_epochs, desc="Show and Tell")
+models, histories = {}, {}
+for name, grid in (("Show and Tell", False), ("Show and Tell + grid", True)):
+    torch.manual_seed(P.seed)
+    models[name] = ShowAndTell(len(itos), grid=grid)
+    histories[name] = train_captioner(models[name], P.epochs, desc=name)
 
 # %% [markdown]
 # ## Writing a caption: greedy decoding and beam search
@@ -295,27 +341,27 @@ show_tell_history = train_captioner(show_tell, P.show_tell_epochs, desc="Show an
 # %%
 @torch.no_grad()
 def greedy(model, features, max_len: int = 20):
-    """Captions (word lists), their log-probabilities and the attention weights, for a batch."""
+    """Captions (word lists) and the attention weights of each word, for a batch."""
     model.eval()
     state = model.start(features)
     token = torch.full((len(features),), START, device=features.device)
     tokens, attention = [], []
-    log_prob = torch.zeros(len(features), device=features.device)
-    done = torch.zeros(len(features), dtype=torch.bool, device=features.device)
     for _ in range(max_len):
         scores, state, alpha = model.step(token, state)
-        best, token = scores.max(dim=-1)
-        log_prob += torch.where(done, 0.0, best)
-        tokens.append(token); attention.append(alpha)
-        done |= token == END
-        if done.all():
+        token = scores.argmax(dim=-1)
+        tokens.append(token)
+        attention.append(alpha)
+        if (torch.stack(tokens, dim=1) == END).any(dim=1).all():
             break
     captions = []
     for row in torch.stack(tokens, dim=1).tolist():
         row = row[:row.index(END)] if END in row else row
         captions.append([itos[t] for t in row])
-    attention = torch.stack(attention, dim=1).cpu() if attention[0] is not None else None
-    return captions, log_prob.cpu(), attention
+    if attention[0] is not None:
+        attention = torch.stack(attention, dim=1).cpu()
+    else:
+        attention = None
+    return captions, attention
 
 
 # %%
@@ -326,15 +372,18 @@ def beam_search(model, features, k: int = P.beam_width, max_len: int = 20):
     state = model.start(features)
     beams, scores, finished = [[START]], torch.zeros(1, device=features.device), []
     for _ in range(max_len):
-        log_probs, state, _ = model.step(torch.tensor([b[-1] for b in beams], device=features.device), state)
+        last = torch.tensor([b[-1] for b in beams], device=features.device)
+        log_probs, state, _ = model.step(last, state)
         top = (scores[:, None] + log_probs).flatten().topk(k)
         keep, new_beams, new_scores = [], [], []
         for score, index in zip(top.values.tolist(), top.indices.tolist()):
             beam, word = divmod(index, log_probs.shape[1])
             if word == END:
-                finished.append((score, beams[beam][1:]))   # a complete caption leaves the beam
+                finished.append((score, beams[beam][1:]))  # a complete caption leaves
             else:
-                keep.append(beam); new_beams.append(beams[beam] + [word]); new_scores.append(score)
+                keep.append(beam)
+                new_beams.append(beams[beam] + [word])
+                new_scores.append(score)
         if len(finished) >= k or not new_beams:
             break
         beams, scores = new_beams, torch.tensor(new_scores, device=features.device)
@@ -342,15 +391,18 @@ def beam_search(model, features, k: int = P.beam_width, max_len: int = 20):
     score, best = max(finished) if finished else (scores[0].item(), beams[0][1:])
     return [itos[t] for t in best], score
 
-
 # %% [markdown]
 # ## Scoring captions: BLEU, and whether the caption is true
 #
 # BLEU {cite}`papineni2002bleu` compares a generated caption with *all* the reference captions of
-# its image: BLEU-n is the geometric mean of the 1- to n-gram **precisions** (which share of the
-# caption's word sequences occur in some reference), times a **brevity penalty** for captions
-# shorter than the references. BLEU-1 checks the words, BLEU-4 also their order. We use NLTK's
-# `corpus_bleu`, which pools the counts over the whole test set as the papers did.
+# its image. BLEU-n is the geometric mean of the 1- to n-gram **clipped precisions** — the share
+# of the caption's word sequences that occur in some reference, where each n-gram counts at most
+# as often as it occurs in a single reference (so "a a a a" does not score by repeating a common
+# word) — times a **brevity penalty** for captions shorter than the references. BLEU-1 checks the
+# words, BLEU-4 also their order. We use NLTK's `corpus_bleu`, which pools the counts over the
+# whole test set as the papers did. Later captioning work added METEOR (which also matches stems
+# and synonyms) and CIDEr (which weights n-grams by how informative they are across the data
+# set), because BLEU agrees poorly with human judgement of captions.
 #
 # Because our scenes are generated, we can also check what BLEU only estimates: whether a caption
 # is **true** — every digit named, sizes and relations right (`Scenes.describes` parses the
@@ -361,145 +413,274 @@ def beam_search(model, features, k: int = P.beam_width, max_len: int = 20):
 # %%
 from nltk.translate.bleu_score import corpus_bleu
 
-REFERENCES = [[caption.split() for caption in captions] for captions in test.captions]
+SETS = {"val": val, "test": test}
 
 
-def score(hypotheses: list[list[str]]) -> dict[str, float]:
-    """BLEU-1 … BLEU-4 against all references, and the share of captions that are true."""
-    with warnings.catch_warnings():            # NLTK warns when a baseline has no 4-gram match
+def score(scenes, hypotheses: list[list[str]]) -> dict[str, float]:
+    """BLEU-1 … BLEU-4 against all references, and the share of true captions."""
+    references = [[c.split() for c in captions] for captions in scenes.captions]
+    with warnings.catch_warnings():    # NLTK warns when a baseline has no 4-gram match
         warnings.simplefilter("ignore")
-        scores = {f"BLEU-{n}": corpus_bleu(REFERENCES, hypotheses, weights=(1 / n,) * n) for n in range(1, 5)}
-    scores["true captions"] = float(np.mean([test.describes(i, " ".join(h)) for i, h in enumerate(hypotheses)]))
+        bleu = corpus_bleu(references, hypotheses,
+                           weights=[(1 / n,) * n for n in range(1, 5)])
+    scores = {f"BLEU-{n}": b for n, b in enumerate(bleu, start=1)}
+    scores["true captions"] = float(np.mean(truth(scenes, hypotheses)))
     return scores
 
 
+def truth(scenes, hypotheses: list[list[str]]) -> np.ndarray:
+    return np.array([scenes.describes(i, " ".join(h))
+                     for i, h in enumerate(hypotheses)])
+
+
 def digits_only(digits: list[int]) -> str:
-    """The oracle's caption: the right count and digits, in ascending order, nothing about layout."""
+    """The oracle's caption: the right count and digits, ascending, no layout."""
     nouns = [("an " if d == 8 else "a ") + str(d) for d in sorted(digits)]
-    listing = nouns[0] if len(nouns) == 1 else " , ".join(nouns[:-1]) + " and " + nouns[-1]
+    listing = nouns[0] if len(nouns) == 1 else \
+        " , ".join(nouns[:-1]) + " and " + nouns[-1]
     return f"{NUMBER_WORDS[len(digits)]} digit{'s' * (len(digits) > 1)} : {listing}"
 
 
-most_common = Counter(c for captions in train.captions for c in captions).most_common(1)[0][0]
-results = {f"blind: always '{most_common}'": score([most_common.split()] * len(test)),
-           "oracle: which digits, not where": score([digits_only(test.digits(i)).split() for i in range(len(test))])}
-show_tell_greedy, show_tell_greedy_logp, _ = greedy(show_tell, test_features)
-show_tell_beam = [beam_search(show_tell, test_features[i:i + 1]) for i in range(len(test))]
-results["Show and Tell, greedy"] = score(show_tell_greedy)
-results["Show and Tell, beam search"] = score([caption for caption, _ in show_tell_beam])
-pd.DataFrame(results).T.round(3)
+most_common = Counter(c for cs in train.captions for c in cs).most_common(1)[0][0]
+captions = {split: {
+    f"blind: always '{most_common}'": [most_common.split()] * len(scenes),
+    "oracle: which digits, not where": [digits_only(scenes.digits(i)).split()
+                                        for i in range(len(scenes))]}
+    for split, scenes in SETS.items()}
+
+
+def decode(name: str) -> None:
+    """Greedy and beam-search captions of model `name`, validation and test scenes."""
+    for split, scenes in SETS.items():
+        f = features[split]
+        captions[split][f"{name}, greedy"] = greedy(models[name], f)[0]
+        captions[split][f"{name}, beam search"] = [
+            beam_search(models[name], f[i:i + 1])[0] for i in range(len(scenes))]
+
+
+for name in models:
+    decode(name)
+pd.DataFrame({c: score(val, h) for c, h in captions["val"].items()}).T.round(3)
 
 # %% [markdown]
-# Show and Tell is far above the blind baseline, and beam search beats greedy decoding. But the one
-# vector it reads says *what* is in the image and nothing about *where*, so it cannot know which
-# digit is left of which; the oracle, handed the right digits, does better still. Keeping *where*
-# is what attention adds.
+# The table scores the **validation** scenes; the test scenes wait until every choice is made.
+# The max-pooled vector that Show and Tell reads says *what* is in the image and nothing about
+# *where*, so it cannot know which digit is left of which; the test scores below show the
+# oracle, handed the right digits, ahead of it. The grid version had the positions in its
+# input, and the test scores below show what that bought it.
 #
 # ## Show, Attend and Tell: look again for every word
 #
-# Xu et al. keep the grid of annotation vectors $a_1 … a_L$ instead of one vector. Before each word,
-# the decoder scores every position against its current state $h$ — a small network
+# Xu et al. keep the grid of annotation vectors $a_1 … a_L$ instead of one vector. Before each
+# word, the decoder scores every position against its current state $h$ — a small network
 # $e_i = w^\top \tanh(W_a a_i + W_h h)$ — and turns the scores into **attention weights** with a
 # softmax, $\alpha = \mathrm{softmax}(e)$. The **context** $z = \sum_i \alpha_i a_i$, a weighted
-# average of the regions, goes into the LSTM with the previous word. This is *soft* attention, the
-# same mechanism Bahdanau et al. introduced for translation {cite}`bahdanau2015neural`; the weights
-# are differentiable, so it is trained with the same teacher-forced loss.
+# average of the regions, goes into the LSTM with the previous word. This is *soft* attention,
+# the same mechanism Bahdanau et al. introduced for translation {cite}`bahdanau2015neural`; the
+# weights are differentiable, so it is trained with the same teacher-forced loss.
 
 # %%
 class ShowAttendTell(nn.Module):
-    """Xu et al. 2015 (soft attention): at each step, attend over the 36 annotation vectors."""
-    def __init__(self, vocab_size: int, embed: int = P.embed, hidden: int = P.hidden, attend: int = 64):
+    """Xu et al. 2015 (soft attention): each step attends over the annotations."""
+    def __init__(self, vocab_size: int, embed: int = P.embed, hidden: int = P.hidden,
+                 attend: int = 64):
         super().__init__()
         self.embed = nn.Embedding(vocab_size, embed)
         self.init_h, self.init_c = nn.Linear(DIM, hidden), nn.Linear(DIM, hidden)
-        self.att_a, self.att_h, self.att_w = nn.Linear(DIM, attend), nn.Linear(hidden, attend), nn.Linear(attend, 1)
+        self.att_a, self.att_h = nn.Linear(DIM, attend), nn.Linear(hidden, attend)
+        self.att_w = nn.Linear(attend, 1)
         self.cell = nn.LSTMCell(embed + DIM, hidden)
         self.out = nn.Linear(hidden + DIM, vocab_size)
 
     def start(self, features):
         """The initial state from the mean annotation vector, as in the paper."""
         mean = features.mean(dim=1)
-        return torch.tanh(self.init_h(mean)), torch.tanh(self.init_c(mean)), features, self.att_a(features)
+        h, c = torch.tanh(self.init_h(mean)), torch.tanh(self.init_c(mean))
+        return h, c, features, self.att_a(features)
+
+    def attend(self, word, state):
+        """Attention weights over the positions, then an LSTM step on [word, z]."""
+        h, c, features, projected = state
+        e = self.att_w(torch.tanh(projected + self.att_h(h)[:, None])).squeeze(-1)
+        alpha = e.softmax(dim=-1)                                             # (B, L)
+        context = (alpha[..., None] * features).sum(dim=1)                    # (B, D)
+        h, c = self.cell(torch.cat([word, context], dim=1), (h, c))
+        return torch.cat([h, context], dim=1), (h, c, features, projected), alpha
 
     def step(self, token, state):
-        h, c, features, projected = state
-        scores = self.att_w(torch.tanh(projected + self.att_h(h)[:, None])).squeeze(-1)  # (B, L)
-        alpha = scores.softmax(dim=-1)
-        context = (alpha[..., None] * features).sum(dim=1)                               # (B, D)
-        h, c = self.cell(torch.cat([self.embed(token), context], dim=1), (h, c))
-        log_probs = self.out(torch.cat([h, context], dim=1)).log_softmax(dim=-1)
-        return log_probs, (h, c, features, projected), alpha
+        hidden, state, alpha = self.attend(self.embed(token), state)
+        return self.out(hidden).log_softmax(dim=-1), state, alpha
 
     def forward(self, features, tokens):
-        state, outputs = self.start(features), []
-        for t in range(tokens.shape[1]):               # teacher forcing, one step at a time
-            log_probs, state, _ = self.step(tokens[:, t], state)
-            outputs.append(log_probs)
-        return torch.stack(outputs, dim=1)
+        """Teacher forcing, one step at a time; the output layer runs once."""
+        state, words, hiddens = self.start(features), self.embed(tokens), []
+        for t in range(tokens.shape[1]):
+            hidden, state, _ = self.attend(words[:, t], state)
+            hiddens.append(hidden)
+        return self.out(torch.stack(hiddens, dim=1))
 
     def select(self, state, index):
         return tuple(s[index] for s in state)
 
 
-torch.manual_seed(0)
-attend_tell = ShowAttendTell(len(itos))
-attend_tell_history = train_captioner(attend_tell, P.attend_epochs, desc="Show, Attend and Tell")
-
-# %%
-# NBVAL_CHECK_OUTPUT
-def count(model: nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())
-
-
-print(f"encoder (frozen) {count(encoder):,} parameters; Show and Tell decoder {count(show_tell):,}; "
-      f"Show, Attend and Tell decoder {count(attend_tell):,}")
-
-# %% mystnb={"figure": {"caption": "Training loss (cross-entropy per word, teacher forcing) of both decoders.", "name": "fig-07-loss"}, "image": {"alt": "Two falling loss curves over epochs; the attention model's curve ends lower."}}
-fig = plot_history({"Show and Tell": show_tell_history, "Show, Attend and Tell": attend_tell_history},
-                   metrics=("loss",))
-plt.show()
-
-# %%
-attend_greedy, attend_greedy_logp, attend_alpha = greedy(attend_tell, test_features)
-attend_beam = [beam_search(attend_tell, test_features[i:i + 1]) for i in range(len(test))]
-results["Show, Attend and Tell, greedy"] = score(attend_greedy)
-results["Show, Attend and Tell, beam search"] = score([caption for caption, _ in attend_beam])
-papers = {"Show and Tell on COCO (paper)": {"BLEU-4": 0.277},
-          "Show, Attend and Tell, soft, on COCO (paper)": {"BLEU-1": 0.707, "BLEU-2": 0.492, "BLEU-3": 0.344, "BLEU-4": 0.243}}
-table = pd.DataFrame({**results, **papers}).T.round(3)
-table
+torch.manual_seed(P.seed)
+models["Show, Attend and Tell"] = ShowAttendTell(len(itos))
+histories["Show, Attend and Tell"] = train_captioner(
+    models["Show, Attend and Tell"], P.epochs, desc="Show, Attend and Tell")
+decode("Show, Attend and Tell")
 
 # %% [markdown]
-# What to notice:
+# The three decoders are of similar size; the grid version of Show and Tell is the closest to
+# the attention model. The encoder is shared and frozen.
+
+# %%
+sizes = {name: count_parameters(model) for name, model in models.items()}
+print(f"encoder (frozen): {count_parameters(encoder):,} parameters")
+for name, size in sizes.items():
+    print(f"{name} decoder: {size:,} parameters")
+claim("grid_over_attention_parameters", sizes["Show and Tell + grid"]
+      / sizes["Show, Attend and Tell"], ">= 0.75", rel_tol=0.01,
+      parts={"grid": sizes["Show and Tell + grid"],
+             "attention": sizes["Show, Attend and Tell"]},
+      says="the grid Show and Tell has at least 3/4 of the attention model's size");
+
+# %% mystnb={"figure": {"caption": "Training loss (cross-entropy per word, teacher forcing) of the three decoders.", "name": "fig-07-loss"}, "image": {"alt": "Three falling loss curves over epochs, one per decoder."}}
+fig = plot_history(histories, metrics=("loss",))
+plt.show()
+
+# %% [markdown]
+# ## Choosing on validation, then reading the test scenes once
 #
-# - Attention is a large step up from Show and Tell in every column, and beam search helps both
-#   models — most of all the attention model, whose greedy captions often commit early to a
-#   wrong next digit.
-# - **BLEU can be fooled.** The digits-only oracle knows nothing about the layout, yet it scores a
-#   high BLEU-4 by copying the count template, and many of its captions are true by luck: every
-#   one-digit scene, and half of the two-digit ones when ascending order happens to be left to
-#   right. The table below splits the true captions by the number of digits in the scene.
-# - Our BLEU-4 is far higher than the papers' on COCO, and the two **cannot be compared**: our
-#   references come from a 30-word grammar that fully determines what is correct, so a perfect
-#   model can match a reference word for word, whereas COCO's five human captions of a photograph
-#   differ in wording, detail and length — in the Show and Tell paper, human captions scored only
-#   about 0.22 BLEU-4 against the others. BLEU numbers are only comparable on the same test set,
-#   with the same references and tokenisation.
+# For each model we keep the decoding (greedy or beam search with k = 3) that scores the higher
+# BLEU-4 on the **validation** scenes; only then do we score the test scenes, once.
+
+# %%
+val_scores = {c: score(val, h) for c, h in captions["val"].items()}
+chosen = {}
+for name in models:
+    options = [f"{name}, greedy", f"{name}, beam search"]
+    chosen[name] = max(options, key=lambda option: val_scores[option]["BLEU-4"])
+print("chosen on validation:", *chosen.values(), sep="\n  ")
+rows = [*list(captions["test"])[:2], *chosen.values()]
+results = {row: score(test, captions["test"][row]) for row in rows}
+pd.DataFrame(results).T.round(3)
+
+# %% [markdown]
+# BLEU ranks the models; the stricter measure says which captions are true, split by how many
+# digits the scene holds (one-digit scenes cannot get a relation wrong).
 
 # %%
 # NBVAL_CHECK_OUTPUT
-n_digits = pd.Series([len(test.digits(i)) for i in range(len(test))], name="scenes")
-n_digits.groupby(n_digits).size().rename_axis("digits in the scene").to_frame().T
+n_digits = np.array([len(test.digits(i)) for i in range(len(test))])
+pd.Series(n_digits).value_counts().sort_index().rename_axis("digits in the scene") \
+    .rename("test scenes").to_frame().T
 
 # %%
-captioners = {"oracle: which digits, not where": [digits_only(test.digits(i)).split() for i in range(len(test))],
-              "Show and Tell, beam search": [caption for caption, _ in show_tell_beam],
-              "Show, Attend and Tell, greedy": attend_greedy,
-              "Show, Attend and Tell, beam search": [caption for caption, _ in attend_beam]}
-pd.DataFrame({name: pd.Series([test.describes(i, " ".join(c)) for i, c in enumerate(captions)]).groupby(n_digits.values).mean()
-              for name, captions in captioners.items()}).rename_axis("digits in the scene").T.round(2)
+by_size = pd.DataFrame({row: pd.Series(truth(test, captions["test"][row]))
+                        .groupby(n_digits).mean() for row in rows[1:]})
+by_size.rename_axis("digits in the scene").T.round(3)
 
+# %% [markdown]
+# The claims below compare the attention model with the fairest baselines: the two Show and Tell
+# models (same encoder, same data, same number of epochs) and the layout-blind oracle,
+# per scene size
+# where the sentence speaks of sizes.
+
+# %%
+ORACLE = "oracle: which digits, not where"
+attend, pooled, gridded, oracle = (results[row] for row in (
+    chosen["Show, Attend and Tell"], chosen["Show and Tell"],
+    chosen["Show and Tell + grid"], ORACLE))
+claim("attention_minus_show_tell_bleu4", attend["BLEU-4"] - pooled["BLEU-4"], "> 0.1",
+      tol=0.04, parts={"attention": attend["BLEU-4"], "show_tell": pooled["BLEU-4"]},
+      says="attention beats Show and Tell's BLEU-4 by more than 0.1")
+claim("attention_minus_grid_true", attend["true captions"] - gridded["true captions"],
+      "> 0.1", tol=0.04, parts={"attention": attend["true captions"],
+                                "grid": gridded["true captions"]},
+      says="attention makes more true captions than Show and Tell given the grid")
+claim("grid_minus_pooled_true", gridded["true captions"] - pooled["true captions"],
+      "< 0.05", tol=0.04, parts={"grid": gridded["true captions"],
+                                 "pooled": pooled["true captions"]},
+      says="handing Show and Tell the grid does not make its captions true more often")
+claim("attention_minus_oracle_bleu4", attend["BLEU-4"] - oracle["BLEU-4"], "> 0",
+      tol=0.04,
+      parts={"attention": attend["BLEU-4"], "oracle": oracle["BLEU-4"]},
+      says="by BLEU-4 the attention model beats the layout-blind oracle")
+claim("oracle_minus_show_tell_true", oracle["true captions"] - pooled["true captions"],
+      "> 0.1", tol=0.04, parts={"oracle": oracle["true captions"],
+                                "show_tell": pooled["true captions"]},
+      says="the layout-blind oracle makes more true captions than Show and Tell")
+multi = n_digits >= 2
+true_multi = {row: truth(test, captions["test"][row])[multi].mean() for row in rows[1:]}
+claim("attention_minus_oracle_true_multi", true_multi[chosen["Show, Attend and Tell"]]
+      - true_multi[ORACLE], "< 0.05", tol=0.04,
+      parts={"attention": true_multi[chosen["Show, Attend and Tell"]],
+             "oracle": true_multi[ORACLE]},
+      says="on scenes of two or three digits attention is not truer than the oracle");
+
+# %% [markdown]
+# What to notice (test scenes; each comparison is a claim that held on seeds 0–4):
 #
+# - **Attention beats both Show and Tells.** Its BLEU-4 is
+#   {glue:text}`attention_minus_show_tell_bleu4__attention:.3f` against
+#   {glue:text}`attention_minus_show_tell_bleu4__show_tell:.3f` for the max-pooled Show and Tell,
+#   and it makes {glue:text}`attention_minus_grid_true__attention:.3f` of its captions true
+#   against {glue:text}`attention_minus_grid_true__grid:.3f` for the Show and Tell that reads
+#   the grid with coordinates. Handing Show and Tell the grid did not help; it made things
+#   worse ({glue:text}`grid_minus_pooled_true__grid:.3f` true against
+#   {glue:text}`grid_minus_pooled_true__pooled:.3f` max-pooled, and the oracle reaches
+#   {glue:text}`oracle_minus_show_tell_true__oracle:.3f`). The positions were in its input,
+#   but one linear map from the flattened grid must learn every digit at every one of the 36
+#   positions separately, from 2,000 scenes, at the same budget; we did not tune it further
+#   (dropout, a smaller projection), which exercise 6 invites. What attention adds here is a
+#   way to *use* the positions — read one region at a time with the same weights everywhere —
+#   not the positions themselves.
+# - **BLEU can be fooled.** By BLEU-4 the attention model beats the layout-blind oracle
+#   ({glue:text}`attention_minus_oracle_bleu4__attention:.3f` against
+#   {glue:text}`attention_minus_oracle_bleu4__oracle:.3f`), but on scenes of two or three
+#   digits, where relations matter, its captions are true
+#   {glue:text}`attention_minus_oracle_true_multi__attention:.3f` of the time against the
+#   oracle's {glue:text}`attention_minus_oracle_true_multi__oracle:.3f` — captions that are true
+#   by luck (every one-digit scene; a two-digit scene when ascending order happens to be left to
+#   right). At this budget attention has learned the template well and the layout only partly.
+#
+# **Greedy or beam?** Beam search changes the attention model's caption on
+# {glue:text}`beam_changes_attention_caption:.3f` of the test scenes, and raises its BLEU-4 by
+# {glue:text}`beam_minus_greedy_attention_bleu4:.3f`: greedy captions often commit early to a
+# wrong next digit, one symptom of exposure bias.
+
+# %%
+greedy_row = "Show, Attend and Tell, greedy"
+beam_row = "Show, Attend and Tell, beam search"
+changed = np.mean([g != b for g, b in zip(captions["test"][greedy_row],
+                                          captions["test"][beam_row])])
+claim("beam_changes_attention_caption", changed, "> 0.3", tol=0.05,
+      says="beam search changes the attention model's caption on over 30 % of scenes")
+beam_bleu = score(test, captions["test"][beam_row])["BLEU-4"]
+greedy_bleu = score(test, captions["test"][greedy_row])["BLEU-4"]
+claim("beam_minus_greedy_attention_bleu4", beam_bleu - greedy_bleu, "> 0.05", tol=0.04,
+      parts={"beam": beam_bleu, "greedy": greedy_bleu},
+      says="beam search raises the attention model's BLEU-4 by more than 0.05");
+
+# %% [markdown]
+# **What the papers report, and why it is not comparable.** On COCO, Show and Tell reports a
+# BLEU-4 of 27.7 (Table 1, MSCOCO development set, BLEU ×100, {cite}`vinyals2015show`), and
+# Show, Attend and Tell reports 24.3 for soft attention and 25.0 for hard attention (Table 1,
+# COCO, BLEU-4 ×100, {cite}`xu2015show`) — so by the papers' own numbers the model *without*
+# attention scored higher. That contradicts neither the claims above nor attention: the two
+# papers used different encoders (GoogLeNet against VGG), different training details and the
+# COCO images each chose to test on, so the comparison is not controlled. Only a comparison
+# with everything else held fixed — as in this chapter: same encoder, same data, same training
+# loop — says what attention itself adds.
+#
+# Our BLEU-4 is far higher than the papers', and the two **cannot be compared** either: our
+# references come from a 30-word grammar that fully determines what is correct, so a perfect
+# model can match a reference word for word, whereas COCO's five human captions of a photograph
+# differ in wording, detail and length — human captions scored 21.7 BLEU-4 against the others
+# (×100, Table 1 of {cite}`vinyals2015show`). BLEU numbers are only comparable on the same test
+# set, with the same references and tokenisation.
+
+# %% [markdown]
 # ## Where does it look?
 #
 # The attention weights of each generated word, drawn over the image: bright cells are the
@@ -507,16 +688,20 @@ pd.DataFrame({name: pd.Series([test.describes(i, " ".join(c)) for i, c in enumer
 # that digit; when it says "to the left of", it may look anywhere.
 
 # %%
-def show_attention(image: torch.Tensor, caption: list[str], alpha: torch.Tensor, ncols: int = 6):
-    """The image, then one panel per word with its attention weights upsampled over the image."""
+def show_attention(image: torch.Tensor, caption: list[str], alpha: torch.Tensor,
+                   ncols: int = 6):
+    """The image, then one panel per word with its attention weights over the image."""
     n = len(caption) + 1
-    fig, axes = plt.subplots((n + ncols - 1) // ncols, ncols, figsize=(1.8 * ncols, 1.9 * ((n + ncols - 1) // ncols)),
+    nrows = (n + ncols - 1) // ncols
+    fig, axes = plt.subplots(nrows, ncols, figsize=(1.8 * ncols, 1.9 * nrows),
                              squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
-    axes.flat[0].imshow(image[0], cmap="gray"); axes.flat[0].set_title("image", fontsize=9)
+    axes.flat[0].imshow(image[0], cmap="gray")
+    axes.flat[0].set_title("image", fontsize=9)
     for ax, word, weights in zip(axes.flat[1:], caption, alpha):
-        heat = F.interpolate(weights.reshape(1, 1, GRID, GRID), size=image.shape[-2:], mode="bilinear")[0, 0]
+        heat = F.interpolate(weights.reshape(1, 1, GRID, GRID), size=image.shape[-2:],
+                             mode="bilinear")[0, 0]
         ax.imshow(image[0], cmap="gray")
         ax.imshow(heat, cmap="magma", alpha=0.6, vmin=0, vmax=float(heat.max()))
         ax.set_title(word, fontsize=10)
@@ -524,8 +709,10 @@ def show_attention(image: torch.Tensor, caption: list[str], alpha: torch.Tensor,
     return fig
 
 
-# %% mystnb={"figure": {"caption": "Show, Attend and Tell captions a test scene (greedy decoding; the first test scene with two or more digits that it describes correctly). Each panel is one generated word with the attention weights it used, from dark (ignored) to bright (read).", "name": "fig-07-attention"}, "image": {"alt": "A scene of handwritten digits followed by one panel per word of the generated caption; on each digit word, a bright spot lies over that digit."}}
-scene = next(i for i in range(len(test)) if len(test.digits(i)) >= 2 and test.describes(i, " ".join(attend_greedy[i])))
+# %% mystnb={"figure": {"caption": "Show, Attend and Tell captions a test scene (greedy decoding; the first test scene with two or more digits that it describes correctly). Each panel is one generated word with the attention weights it used, from dark (ignored) to bright (read).", "name": "fig-07-attention"}, "image": {"alt": "A scene of handwritten digits followed by one panel per word of the generated caption, each panel shading the image by the attention weights of that word."}}
+attend_greedy, attend_alpha = greedy(models["Show, Attend and Tell"], features["test"])
+scene = next(i for i in range(len(test)) if len(test.digits(i)) >= 2
+             and test.describes(i, " ".join(attend_greedy[i])))
 fig = show_attention(test.images[scene], attend_greedy[scene], attend_alpha[scene])
 plt.show()
 print("generated: ", " ".join(attend_greedy[scene]))
@@ -534,10 +721,10 @@ print("references:", *test.captions[scene], sep="\n  ")
 # %% [markdown]
 # ## Try it: new scenes, word by word
 #
-# Press **new scene** to generate a scene the models have never seen, caption it with both models
-# (beam search), and step through the attention model's words with the slider. With a running
-# kernel the controls are live; on the website the figure after them shows captions of six
-# test scenes.
+# Press **new scene** to generate a scene the models have never seen, caption it with both
+# papers' models (beam search), and step through the attention model's words with the slider.
+# With a running kernel the controls are live; on the website the figure after them shows
+# captions of six test scenes.
 
 # %%
 import ipywidgets as widgets
@@ -546,16 +733,17 @@ current = {"seed": 100}
 output = widgets.Output()
 word = widgets.IntSlider(0, 0, 0, description="word")
 button = widgets.Button(description="new scene", icon="refresh")
+show_tell, attend_tell = models["Show and Tell"], models["Show, Attend and Tell"]
 
 
 def new_scene(_=None) -> None:
     current["seed"] += 1
     scene = make_scenes(1, split="test", seed=current["seed"], **SCENE)
-    features = annotations(scene.images)
-    caption, _, alpha = greedy(attend_tell, features)
+    f = annotations(scene.images)
+    caption, alpha = greedy(attend_tell, f)
     current.update(scene=scene, caption=caption[0], alpha=alpha[0],
-                 show_tell=" ".join(beam_search(show_tell, features)[0]),
-                 attend=" ".join(beam_search(attend_tell, features)[0]))
+                   show_tell=" ".join(beam_search(show_tell, f)[0]),
+                   attend=" ".join(beam_search(attend_tell, f)[0]))
     word.max, word.value = max(len(caption[0]) - 1, 0), 0
     draw()
 
@@ -567,7 +755,8 @@ def draw(_=None) -> None:
             print("the model produced an empty caption; try another scene")
             return
         i = min(word.value, len(current["caption"]) - 1)
-        fig = show_attention(current["scene"].images[0], current["caption"][i:i + 1], current["alpha"][i:i + 1], ncols=2)
+        show_attention(current["scene"].images[0], current["caption"][i:i + 1],
+                       current["alpha"][i:i + 1], ncols=2)
         plt.show()
         print("Show and Tell (beam):        ", current["show_tell"])
         print("Show, Attend and Tell (beam):", current["attend"])
@@ -584,42 +773,40 @@ def mark(i: int, caption: list[str]) -> str:
     return "✓" if test.describes(i, " ".join(caption)) else "✗"
 
 
+beams = {short: captions["test"][f"{name}, beam search"] for short, name in
+         (("S&T", "Show and Tell"), ("SAT", "Show, Attend and Tell"))}
 fig, axes = plt.subplots(2, 3, figsize=(11, 7.6))
 for ax, i in zip(axes.flat, range(6)):
     show_detections(test.images[i], ax=ax)
-    ax.set_title(f"S&T {mark(i, show_tell_beam[i][0])} {' '.join(show_tell_beam[i][0])}\n"
-                 f"SAT {mark(i, attend_beam[i][0])} {' '.join(attend_beam[i][0])}", fontsize=8)
+    ax.set_title("\n".join(f"{short} {mark(i, c[i])} {' '.join(c[i])}"
+                           for short, c in beams.items()), fontsize=8)
 fig.tight_layout(h_pad=2.5)
 plt.show()
 
 # %% [markdown]
-# ## Checks
+# (real-captions)=
+# ## Real captions
 #
-# The claims this chapter makes, asserted on the numbers it just measured. **Why BLEU-4 ≥ 0.5:**
-# the blind baseline scores 0, and BLEU-4 alone can be fooled — the digits-only oracle, which knows
-# nothing of the layout, scores high by copying the count template. So we require the attention
-# model to reach 0.5 (about twice the papers' COCO scores, reachable because our references come
-# from a grammar) *and* to beat that oracle's BLEU-4, and, on the stricter measure, to make at
-# least half of its captions true, well above Show and Tell's share.
+# Everything above ran on generated scenes, offline. With official caption files on this
+# machine — Flickr8k's `Flickr8k.token.txt` (lines `image.jpg#n<TAB>caption`) or a COCO
+# `captions_*.json` — in the folder `CAPTIONS_DIR` names (default `data/cache/captions`),
+# `demystify.captions` reads them, and the cell below scores each image's first human caption
+# against the other references with the same BLEU-4: the "human" row the papers report, and
+# the reason their BLEU numbers are so much lower than ours. Training on the photographs needs
+# an ImageNet encoder and a GPU; that is exercise 5.
 
 # %%
-attend = results["Show, Attend and Tell, beam search"]
-oracle = results["oracle: which digits, not where"]
-show_and_tell = results["Show and Tell, beam search"]
-assert encoder_accuracy >= 0.95, f"the encoder should classify ≥ 95 % of digits, got {encoder_accuracy:.3f}"
-assert attend["BLEU-4"] >= 0.5, f"Show, Attend and Tell should reach BLEU-4 ≥ 0.5, got {attend['BLEU-4']:.3f}"
-assert attend["BLEU-4"] > oracle["BLEU-4"], "Show, Attend and Tell should beat the digits-only oracle's BLEU-4"
-assert attend["BLEU-4"] > show_and_tell["BLEU-4"], "attention should beat Show and Tell in BLEU-4"
-assert attend["true captions"] >= max(0.5, show_and_tell["true captions"] + 0.15), \
-    "at least half of the attention model's captions should be true, well above Show and Tell's share"
-for name, greedy_logp, beams in (("Show and Tell", show_tell_greedy_logp, show_tell_beam),
-                                 ("Show, Attend and Tell", attend_greedy_logp, attend_beam)):
-    beam_logp = np.mean([log_prob for _, log_prob in beams])
-    assert beam_logp >= greedy_logp.mean().item(), f"{name}: beam search should find more probable captions"
-    assert results[f"{name}, beam search"]["BLEU-4"] >= results[f"{name}, greedy"]["BLEU-4"], \
-        f"{name}: beam search should score at least greedy decoding's BLEU-4"
-print(f"BLEU-4 (beam): Show, Attend and Tell {attend['BLEU-4']:.3f}, Show and Tell {show_and_tell['BLEU-4']:.3f}, "
-      f"oracle {oracle['BLEU-4']:.3f}; true captions {attend['true captions']:.0%} vs {show_and_tell['true captions']:.0%}")
+official = load_captions()
+if official is None:
+    print("no official caption files found (set CAPTIONS_DIR): "
+          "this run used the generated scenes only")
+else:
+    references = official.references(min_captions=2)[:2000]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        human = corpus_bleu([r[1:] for r in references], [r[0] for r in references])
+    print(f"read {official}; one human caption against the others, BLEU-4 {human:.3f} "
+          f"on {len(references)} images")
 
 # %% [markdown]
 # ## Exercises
@@ -627,36 +814,48 @@ print(f"BLEU-4 (beam): Show, Attend and Tell {attend['BLEU-4']:.3f}, Show and Te
 # 1. **Fine-tune the encoder.** Unfreeze the CNN and train it together with the attention decoder
 #    (compute features inside the training loop, with a smaller learning rate for the encoder).
 #    Does BLEU improve? What does it cost?
-# 2. **Beam width.** Decode with `k = 1, 2, 3, 5, 10`. Which width gives the best BLEU-4? Is the
-#    most probable caption always the best one? (Vinyals et al. found that a *smaller* beam
-#    sometimes scored better.)
+# 2. **Beam width.** Decode with `k = 1, 2, 3, 5, 10`. Which width gives the best BLEU-4 on the
+#    validation scenes? Is the most probable caption always the best one? (Vinyals et al. found
+#    that a *smaller* beam sometimes scored better.)
 # 3. **No positions.** Drop the two coordinates from the annotation vectors and retrain the
 #    attention model. Which words does it now get wrong, and why?
 # 4. **Doubly stochastic attention.** Xu et al. add $\lambda \sum_i (1 - \sum_t \alpha_{t,i})^2$ to
 #    the loss so that every region gets attention at some step. Add it (return the alphas from
 #    `forward`) and compare the attention maps.
+# 5. **Real photographs.** With Flickr8k's images and token file on a GPU machine, replace the
+#    encoder by a pretrained ResNet's last convolutional map (7×7 positions) and train the
+#    attention decoder on `demystify.captions.load_captions()`.
+# 6. **A better grid baseline.** Give `ShowAndTell(grid=True)` dropout on the flattened grid,
+#    or shrink `per_position` to 4. Choose on the validation scenes: does it ever beat the
+#    max-pooled Show and Tell's share of true captions?
 #
 # ```{dropdown} Hints and solutions
 # 1. Move `annotations` into `train_captioner` (call `encoder` on the batch's images and append
 #    `POSITIONS`), and give the optimiser two parameter groups, e.g. `lr=3e-4` for the encoder.
 #    Fine-tuning costs a forward and backward pass through the CNN for every caption; with this
-#    little data expect a small gain, as in Show and Tell, where it helped once the decoder was
-#    trained.
-# 2. `[beam_search(attend_tell, test_features[i:i+1], k=k) ...]` for each `k`. BLEU usually
-#    rises from k = 1 (greedy) to 3 and then flattens or falls: larger beams prefer shorter,
-#    more generic captions, which are more probable but say less.
-# 3. Without coordinates the context vector says *what* was attended, not *where*: the model keeps
-#    the digits right but guesses "left", "right", "above" and "below" much more often wrongly,
-#    which shows in BLEU-3/4 more than in BLEU-1.
+#    little data expect a small gain at most.
+# 2. `[beam_search(models[name], features["val"][i:i+1], k=k)[0] ...]` for each `k`, scored
+#    with `score(val, ...)`. Larger beams prefer shorter, more generic captions, which are more
+#    probable but say less; choose k on validation and read the test scenes once.
+# 3. Without coordinates the context vector says *what* was attended, not *where*: expect the
+#    digits to stay right and "left", "right", "above" and "below" to go wrong more often, which
+#    shows in the share of true captions on scenes with two or three digits.
 # 4. In `ShowAttendTell.forward` collect `alpha` at each step, stack to `(B, T, L)`, and add
-#    `lam * ((1 - alphas.sum(1)) ** 2).mean()` to the loss (mask padded steps). With few words and
-#    36 positions it spreads attention out, so maps get smoother; BLEU changes little.
+#    `lam * ((1 - alphas.sum(1)) ** 2).mean()` to the loss (mask padded steps).
+# 5. `torchvision.models.resnet18(weights=...)` without its last two layers gives a
+#    `(512, 7, 7)` map for a 224×224 photo; tokenise with `demystify.captions.tokenize`, keep
+#    words seen at least five times, and use Karpathy's train/val/test split of the images.
+# 6. `nn.Dropout(0.5)` after `torch.relu(self.reduce(features))`; score each variant with
+#    `score(val, ...)` and read the test scenes once, for the one you keep.
 # ```
 #
 # ## References
 #
-# Show and Tell {cite}`vinyals2015show`; Show, Attend and Tell {cite}`xu2015show`; soft attention
-# {cite}`bahdanau2015neural`; the LSTM {cite}`hochreiter1997long`; BLEU {cite}`papineni2002bleu`;
-# COCO {cite}`lin2014microsoft`. The digits are the UCI handwritten digits shipped with
-# scikit-learn {cite}`pedregosa2011scikit`. Full entries are in the
-# [bibliography](../book/bibliography.md).
+# Show and Tell {cite}`vinyals2015show`; Show, Attend and Tell {cite}`xu2015show`; generating
+# image descriptions {cite}`karpathy2015deep`; soft attention {cite}`bahdanau2015neural`; the LSTM
+# {cite}`hochreiter1997long`; BLEU {cite}`papineni2002bleu`; COCO {cite}`lin2014microsoft`. The
+# digits are the UCI handwritten digits shipped with scikit-learn {cite}`pedregosa2011scikit`.
+# Full entries are in the [bibliography](../book/bibliography.md). The claims of this run:
+
+# %%
+report()
