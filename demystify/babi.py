@@ -163,8 +163,10 @@ def count_questions(stories: Iterable[Story]) -> int:
 # The seeded world simulator
 # ---------------------------------------------------------------------------------------------
 
-# The world is the size of the official one (4 people, 6 places, 3 things for tasks 1–3; 6 of
-# 7 rooms for task 19) and holds the talk's Bob, Tim, jar, junkyard, town and yard.
+# The world's vocabulary is the size of the official one (4 people, 6 places, 3 things for
+# tasks 1–3; 6 of 7 rooms for task 19) and holds the talk's Bob, Tim, jar, junkyard, town and
+# yard. Story lengths are set by `questions_per_story` (see `simulate`), not matched to the
+# official files.
 ACTORS = ("Mary", "John", "Bob", "Tim")
 PLACES = ("bathroom", "hallway", "garden", "kitchen", "junkyard", "town")
 OBJECTS = ("football", "apple", "jar")
@@ -318,16 +320,20 @@ def _path_story(rng: np.random.Generator) -> Story:
     return story
 
 
-def simulate(task: int, n_questions: int = 1000, seed: int = 0) -> list[Story]:
+def simulate(task: int, n_questions: int = 1000, seed: int = 0,
+             questions_per_story: int = 5) -> list[Story]:
     """Stories for bAbI task 1, 2, 3 or 19 from the project's seeded world, with exactly
     `n_questions` questions in all (like the official 1k set: 1,000 per split).
 
-    Tasks 1–3 follow the official layout (five questions a story, statements between them);
-    task 19 has five direction facts and one question a story. The same seed gives the same text.
+    Tasks 1–3 follow the official layout (`questions_per_story` questions a story, default
+    five, statements between them: more questions a story make longer stories); task 19 has
+    five direction facts and one question a story. The same seed gives the same text.
     """
     _check_task(task)
     if n_questions < 1:
         raise ValueError(f"n_questions must be at least 1, got {n_questions}")
+    if questions_per_story < 1:
+        raise ValueError(f"questions_per_story must be at least 1, got {questions_per_story}")
     rng = np.random.default_rng([seed, task])
     stories: list[Story] = []
     remaining = n_questions
@@ -336,7 +342,7 @@ def simulate(task: int, n_questions: int = 1000, seed: int = 0) -> list[Story]:
             stories.append(_path_story(rng))
             remaining -= 1
         else:
-            k = min(5, remaining)
+            k = min(questions_per_story, remaining)
             stories.append(_objects_story(rng, task, k))
             remaining -= k
     return stories
@@ -426,8 +432,19 @@ def official_babi_dir(size: str = "1k") -> Path | None:
         return found
     archive = root / f"{ARCHIVE_ROOT}.tar.gz"
     if archive.exists() or download_allowed():
-        _unpack(fetch(ARCHIVE_URL, f"babi/{ARCHIVE_ROOT}.tar.gz", ARCHIVE_SHA256,
-                      what="the bAbI v1.2 archive"), root)
+        try:
+            path = fetch(ARCHIVE_URL, f"babi/{ARCHIVE_ROOT}.tar.gz", ARCHIVE_SHA256,
+                         what="the bAbI v1.2 archive")
+        except DataCorrupt as err:
+            raise DataCorrupt(
+                f"{err}. Note: the expected SHA-256 ({ARCHIVE_SHA256[:12]}…) is borrowed from "
+                f"another copy's record (Hugging Face `datasets`, for the thespermwhale.com "
+                f"copy); it was never checked against {ARCHIVE_URL}, so a good download may "
+                f"fail it. To proceed, unpack the archive yourself (tar xzf "
+                f"{ARCHIVE_ROOT}.tar.gz) and set BABI_DIR to the unpacked {ARCHIVE_ROOT} "
+                f"folder: files under BABI_DIR are read without a checksum (every file read "
+                f"must still parse)") from None
+        _unpack(path, root)
         found = _language_dir(root, size)
         if found is None:
             raise DataCorrupt(f"{archive} unpacked without a {SIZES[size]}/ folder; it is not the "
@@ -436,8 +453,12 @@ def official_babi_dir(size: str = "1k") -> Path | None:
 
 
 def load_babi(tasks: Iterable[int] = tuple(TASK_NAMES), size: str = "1k", seed: int = 0,
-              source: str = "auto", verbose: bool = True) -> BabiTasks:
+              source: str = "auto", verbose: bool = True,
+              questions_per_story: dict[int, int] | None = None) -> BabiTasks:
     """Train/test stories of `tasks`: the official v1.2 files when present, else the simulator.
+
+    `questions_per_story` (simulator only): {task: questions a story} for longer stories
+    (default five, see `simulate`); the official files keep their own layout.
 
     `source`: 'auto' (official when present), 'official' (error if absent) or 'simulated'.
     Both go through the same reader: the simulator's stories are written in the official
@@ -468,7 +489,8 @@ def load_babi(tasks: Iterable[int] = tuple(TASK_NAMES), size: str = "1k", seed: 
         result = BabiTasks(f"simulated bAbI (the project's seeded world, seed {seed})")
         for task in tasks:
             for split, n, split_seed in (("train", n_train, seed), ("test", 1000, seed + 1)):
-                text = format_babi(simulate(task, n, split_seed))
+                per_story = (questions_per_story or {}).get(task, 5)
+                text = format_babi(simulate(task, n, split_seed, per_story))
                 getattr(result, split)[task] = parse_babi(
                     text, source=f"simulate(task={task}, seed={split_seed})")
     if verbose:

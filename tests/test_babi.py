@@ -264,6 +264,36 @@ def test_download_only_on_opt_in(tmp_path, monkeypatch):
     assert urls == [babi.ARCHIVE_URL]
 
 
+def test_a_download_that_fails_its_checksum_says_the_checksum_is_borrowed(tmp_path, monkeypatch):
+    """The recorded SHA-256 comes from another copy's record: say so, and how to proceed."""
+    payload = _archive(tmp_path / "served.tar.gz", {
+        f"tasks_1-20_v1-2/en/{task_filename(1, split)}": OFFICIAL_QA1 for split in ("train", "test")})
+    monkeypatch.setattr("urllib.request.urlopen",
+                        lambda url, timeout: io.BytesIO(payload.read_bytes()))
+    monkeypatch.setenv("DEMYSTIFY_DOWNLOAD", "1")
+    with pytest.raises(DataCorrupt) as error:                  # the real, borrowed checksum
+        load_babi(tasks=(1,), verbose=False)
+    message = str(error.value)
+    assert "does not match its SHA-256" in message
+    assert "another copy's record" in message and babi.ARCHIVE_URL in message
+    assert "set BABI_DIR to the unpacked tasks_1-20_v1-2 folder" in message
+    unpacked = tmp_path / "unpacked"                          # doing what it says works
+    with tarfile.open(payload) as tar:
+        tar.extractall(unpacked, filter="data")
+    monkeypatch.setenv("BABI_DIR", str(unpacked / "tasks_1-20_v1-2"))
+    assert load_babi(tasks=(1,), verbose=False).official
+
+
+def test_longer_simulated_stories():
+    stories = simulate(3, n_questions=40, seed=0, questions_per_story=20)
+    assert [count_questions([s]) for s in stories] == [20, 20]
+    assert max(len(s) for s in stories) > max(len(s) for s in simulate(3, 40, seed=0))
+    with pytest.raises(ValueError, match="questions_per_story"):
+        simulate(3, 10, questions_per_story=0)
+    data = load_babi(tasks=(2,), verbose=False, questions_per_story={2: 10})
+    assert len(data.train[2]) == 100 and count_questions(data.train[2]) == 1000
+
+
 # --- from stories to tensors ---------------------------------------------------------------------
 
 def test_questions_keep_the_last_statements_as_memory():

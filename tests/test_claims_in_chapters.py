@@ -15,7 +15,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = ROOT / "chapters"
 CLAIMS_CHAPTERS = ["01_ml_vs_dl", "02_cnn_history", "03_imagenet_architectures",
-                   "04_nlp_vectors", "06_rcnn", "07_image_captioning"]
+                   "04_nlp_vectors", "05_question_answering", "06_rcnn",
+                   "07_image_captioning"]
 MAX_CODE_LINE = 88
 
 # Prose rule (CONTRIBUTING.md): no decimal number and no percentage typed by hand in a markdown
