@@ -37,7 +37,7 @@
 # - Explain, and measure, why Fast and Faster R-CNN are faster: one shared CNN pass,
 #   RoI pooling, and a region proposal network.
 #
-# **Run time:** about 1½ minutes on a 2-core laptop (CPU profile). The GPU profile trains on
+# **Run time:** about 2 minutes on a 2-core laptop (CPU profile). The GPU profile trains on
 # more than three times as many scenes for more steps (its sizes are not yet checked on a GPU).
 
 # %% [markdown]
