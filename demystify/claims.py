@@ -114,8 +114,11 @@ def _check_name(name: str) -> None:
 
 def claim(name: str, value: float, condition: str, *, tol: float | None = None,
           rel_tol: float | None = None, says: str = "",
-          parts: dict[str, float] | None = None, timed: bool = False) -> float:
-    """Assert `value <condition>`, record it and glue it as `name`; returns the value.
+          parts: dict[str, float] | None = None, timed: bool = False) -> None:
+    """Assert `value <condition>`, record it and glue it as `name`.
+
+    Like `assert`, it returns nothing, so a cell that ends with a claim shows only the
+    claim's one-line verdict, not a stray number.
 
     Give exactly one of `tol` (absolute band, e.g. 0.02 for an accuracy) or `rel_tol`
     (a fraction, e.g. 0.2 for a ratio): how far a fresh run at the same seed may drift from the
@@ -155,17 +158,15 @@ def claim(name: str, value: float, condition: str, *, tol: float | None = None,
     _compare(record)
     print(f"✓ claim {name}: {value:.4g} {op} {threshold:g}{_parts_text(parts)}"
           if held else f"✗ claim {name} FAILED: {value:.4g} not {op} {threshold:g}")
-    return value
 
 
-def timing(name: str, seconds: float, says: str = "") -> float:
+def timing(name: str, seconds: float, says: str = "") -> None:
     """Record (and glue) a measured duration; timings are never asserted nor compared."""
     _check_name(name)
     seconds = _number(name, seconds)
     _keep(Claim(name, seconds, "", True, None, False, says, {}, "timing", _RUN.chapter,
                 _RUN.seed, _RUN.profile))
     glue(name, seconds)
-    return seconds
 
 
 def _parts_text(parts: dict[str, float]) -> str:
