@@ -81,7 +81,7 @@ BUDGETS: dict[str, dict[str, Any]] = {
         "budget_s": {"cpu": 120, "gpu": 90},
         "cpu": {"canvas": 64, "train_scenes": 400, "val_scenes": 60, "test_scenes": 100,
                 "backgrounds": 64, "crop": 24, "pretrain_epochs": 2, "rcnn_steps": 250,
-                "rcnn_batch": 128, "faster_epochs": 5, "faster_batch": 8, "timed_images": 10},
+                "rcnn_batch": 128, "faster_epochs": 2, "faster_batch": 8, "timed_images": 5},
         "gpu": {"canvas": 64, "train_scenes": 2000, "val_scenes": 300, "test_scenes": 500,
                 "backgrounds": 256, "crop": 24, "pretrain_epochs": 4, "rcnn_steps": 2000,
                 "rcnn_batch": 128, "faster_epochs": 8, "faster_batch": 8, "timed_images": 50},
