@@ -153,7 +153,8 @@ print(f"'{test.captions[0][0]}' →", encode(test.captions[0][0]))
 # each halving the resolution) learn to classify single handwritten digits of all sizes, placed
 # anywhere on a small canvas. A global max-pool over positions makes the classifier answer "which
 # digit is somewhere here", so its filters must detect digits wherever they are. Classifying is
-# not this chapter's lesson, so the course's `fit()` trains it.
+# not this chapter's lesson, so the course's `fit()` trains it, and keeps the epoch that
+# classifies 500 validation digits (training handwriting, new placements) best.
 
 # %%
 def conv_encoder() -> nn.Sequential:
@@ -170,9 +171,11 @@ classifier = nn.Sequential(encoder, nn.AdaptiveMaxPool2d(1), nn.Flatten(),
                            nn.Linear(64, 10))
 single = dict(canvas=24, digits=(1, 1), size=(10, 22))
 digits_train = make_scenes(P.pretrain_digits, split="train", seed=2, **single)
+digits_val = make_scenes(500, split="train", seed=5, **single)
 digits_test = make_scenes(500, split="test", seed=3, **single)
 fit(classifier, (digits_train.images, torch.cat(digits_train.labels) - 1),
-    epochs=P.pretrain_epochs, lr=3e-3, batch_size=64, desc="encoder")
+    (digits_val.images, torch.cat(digits_val.labels) - 1), epochs=P.pretrain_epochs,
+    lr=3e-3, batch_size=64, keep_best=True, desc="encoder")
 classifier.eval()
 with torch.no_grad():
     guess = classifier(digits_test.images.to(device)).argmax(dim=1).cpu()
@@ -612,11 +615,10 @@ claim("oracle_minus_show_tell_true", oracle["true captions"] - pooled["true capt
       says="the layout-blind oracle makes more true captions than Show and Tell")
 multi = n_digits >= 2
 true_multi = {row: truth(test, captions["test"][row])[multi].mean() for row in rows[1:]}
-claim("attention_minus_oracle_true_multi", true_multi[chosen["Show, Attend and Tell"]]
-      - true_multi[ORACLE], "< 0.05", tol=0.04,
-      parts={"attention": true_multi[chosen["Show, Attend and Tell"]],
-             "oracle": true_multi[ORACLE]},
-      says="on scenes of two or three digits attention is not truer than the oracle");
+claim("attention_true_multi", true_multi[chosen["Show, Attend and Tell"]], "< 0.6",
+      tol=0.06, parts={"oracle": true_multi[ORACLE]},
+      says="on scenes of two or three digits, two in five or more attention captions "
+           "are false");
 
 # %% [markdown]
 # What to notice (test scenes; each comparison is a claim that held on seeds 0–4):
@@ -638,12 +640,13 @@ claim("attention_minus_oracle_true_multi", true_multi[chosen["Show, Attend and T
 #   not the positions themselves.
 # - **BLEU can be fooled.** By BLEU-4 the attention model beats the layout-blind oracle
 #   ({glue:text}`attention_minus_oracle_bleu4__attention:.3f` against
-#   {glue:text}`attention_minus_oracle_bleu4__oracle:.3f`), but on scenes of two or three
-#   digits, where relations matter, its captions are true
-#   {glue:text}`attention_minus_oracle_true_multi__attention:.3f` of the time against the
-#   oracle's {glue:text}`attention_minus_oracle_true_multi__oracle:.3f` — captions that are true
-#   by luck (every one-digit scene; a two-digit scene when ascending order happens to be left to
-#   right). At this budget attention has learned the template well and the layout only partly.
+#   {glue:text}`attention_minus_oracle_bleu4__oracle:.3f`), although the oracle never says
+#   where anything is. And on scenes of two or three digits, where relations matter, two of
+#   attention's captions in five or more are false on every seed: it makes
+#   {glue:text}`attention_true_multi:.3f` of them true here (the oracle, true only by luck —
+#   when ascending order happens to be left to right — makes
+#   {glue:text}`attention_true_multi__oracle:.3f` true). A high BLEU-4 rewards the template;
+#   at this budget attention has learned the template well and the layout only partly.
 #
 # **Greedy or beam?** Beam search changes the attention model's caption on
 # {glue:text}`beam_changes_attention_caption:.3f` of the test scenes, and raises its BLEU-4 by
@@ -665,10 +668,10 @@ claim("beam_minus_greedy_attention_bleu4", beam_bleu - greedy_bleu, "> 0.05", to
 
 # %% [markdown]
 # **What the papers report, and why it is not comparable.** On COCO, Show and Tell reports a
-# BLEU-4 of 27.7 (Table 1, MSCOCO development set, BLEU ×100, {cite}`vinyals2015show`), and
-# Show, Attend and Tell reports 24.3 for soft attention and 25.0 for hard attention (Table 1,
-# COCO, BLEU-4 ×100, {cite}`xu2015show`) — so by the papers' own numbers the model *without*
-# attention scored higher. That contradicts neither the claims above nor attention: the two
+# BLEU-4 of 27.7 (BLEU ×100, in the abstract of {cite}`vinyals2015show`), and Show, Attend and
+# Tell reports a lower COCO BLEU-4 for both its soft- and its hard-attention model (Table 1 of
+# {cite}`xu2015show`) — so by the papers' own numbers the model *without* attention scored
+# higher. That contradicts neither the claims above nor attention: the two
 # papers used different encoders (GoogLeNet against VGG), different training details and the
 # COCO images each chose to test on, so the comparison is not controlled. Only a comparison
 # with everything else held fixed — as in this chapter: same encoder, same data, same training
@@ -677,9 +680,11 @@ claim("beam_minus_greedy_attention_bleu4", beam_bleu - greedy_bleu, "> 0.05", to
 # Our BLEU-4 is far higher than the papers', and the two **cannot be compared** either: our
 # references come from a 30-word grammar that fully determines what is correct, so a perfect
 # model can match a reference word for word, whereas COCO's five human captions of a photograph
-# differ in wording, detail and length — human captions scored 21.7 BLEU-4 against the others
-# (×100, Table 1 of {cite}`vinyals2015show`). BLEU numbers are only comparable on the same test
-# set, with the same references and tokenisation.
+# differ in wording, detail and length, so that even human captions score far from perfectly:
+# Show and Tell's abstract puts human performance on the Pascal data set at a BLEU-1 of around
+# 69 (×100, {cite}`vinyals2015show`), and [Real captions](#real-captions) scores one human
+# caption against the others when the caption files are on this machine. BLEU numbers are only
+# comparable on the same test set, with the same references and tokenisation.
 
 # %% [markdown]
 # ## Where does it look?
@@ -792,8 +797,8 @@ plt.show()
 # machine — Flickr8k's `Flickr8k.token.txt` (lines `image.jpg#n<TAB>caption`) or a COCO
 # `captions_*.json` — in the folder `CAPTIONS_DIR` names (default `data/cache/captions`),
 # `demystify.captions` reads them, and the cell below scores each image's first human caption
-# against the other references with the same BLEU-4: the "human" row the papers report, and
-# the reason their BLEU numbers are so much lower than ours. Training on the photographs needs
+# against the other references with the same BLEU-4: the kind of human score the papers
+# report, and the reason their BLEU numbers are so much lower than ours. Training on the photographs needs
 # an ImageNet encoder and a GPU; that is exercise 5.
 
 # %%

@@ -89,7 +89,7 @@ BUDGETS: dict[str, dict[str, Any]] = {
     "07_image_captioning": {   # GPU sizes not yet validated on a GPU run
         "budget_s": {"cpu": 120, "gpu": 90},
         "cpu": {"canvas": 48, "train_scenes": 2000, "val_scenes": 150, "test_scenes": 300,
-                "pretrain_digits": 3000, "pretrain_epochs": 4, "embed": 64, "hidden": 128,
+                "pretrain_digits": 3000, "pretrain_epochs": 6, "embed": 64, "hidden": 128,
                 "batch_size": 64, "epochs": 5, "beam_width": 3},
         "gpu": {"canvas": 48, "train_scenes": 10000, "val_scenes": 500, "test_scenes": 500,
                 "pretrain_digits": 10000, "pretrain_epochs": 6, "embed": 64, "hidden": 128,
