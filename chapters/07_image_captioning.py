@@ -403,15 +403,20 @@ def beam_search(model, features, k: int = P.beam_width, max_len: int = 20):
 # as often as it occurs in a single reference (so "a a a a" does not score by repeating a common
 # word) — times a **brevity penalty** for captions shorter than the references. BLEU-1 checks the
 # words, BLEU-4 also their order. We use NLTK's `corpus_bleu`, which pools the counts over the
-# whole test set as the papers did. Later captioning work added METEOR (which also matches stems
-# and synonyms) and CIDEr (which weights n-grams by how informative they are across the data
-# set), because BLEU agrees poorly with human judgement of captions.
+# whole test set as the papers did. Captioning papers also report METEOR
+# {cite}`banerjee2005meteor`, a machine-translation metric that also matches stems and
+# synonyms, and CIDEr {cite}`vedantam2015cider`, made for image descriptions, which weights
+# n-grams by how informative they are across the data set: BLEU agrees poorly with human
+# judgement of captions.
 #
 # Because our scenes are generated, we can also check what BLEU only estimates: whether a caption
 # is **true** — every digit named, sizes and relations right (`Scenes.describes` parses the
 # caption and checks it against the layout). Two baselines frame the numbers: a **blind**
 # captioner that always says the most common training caption, and an **oracle that knows which
 # digits** are in the image but not where: "two digits : a 3 and a 7", in ascending order.
+# A count caption must list its digits from left to right, so the order of its list is itself a
+# statement about the layout: the oracle's caption is true only when ascending order happens to
+# be left to right.
 
 # %%
 from nltk.translate.bleu_score import corpus_bleu
@@ -628,16 +633,17 @@ claim("attention_true_multi", true_multi[chosen["Show, Attend and Tell"]], "< 0.
 #   {glue:text}`attention_minus_show_tell_bleu4__show_tell:.3f` for the max-pooled Show and Tell,
 #   and it makes {glue:text}`attention_minus_grid_true__attention:.3f` of its captions true
 #   against {glue:text}`attention_minus_grid_true__grid:.3f` for the Show and Tell that reads
-#   the grid with coordinates. Handing Show and Tell the grid did not help: on no seed did it
+#   the grid with coordinates. Handing Show and Tell the grid did not make its captions truer
+#   (its BLEU-4 can rise): on no seed did it
 #   raise the share of true captions by five points or more
 #   ({glue:text}`grid_minus_pooled_true__grid:.3f` against
 #   {glue:text}`grid_minus_pooled_true__pooled:.3f` max-pooled here, and the oracle reaches
 #   {glue:text}`oracle_minus_show_tell_true__oracle:.3f`). The positions were in its input,
 #   but one linear map from the flattened grid must learn every digit at every one of the 36
 #   positions separately, from 2,000 scenes, at the same budget; we did not tune it further
-#   (dropout, a smaller projection), which exercise 6 invites. What attention adds here is a
-#   way to *use* the positions — read one region at a time with the same weights everywhere —
-#   not the positions themselves.
+#   (dropout, a smaller projection), which exercise 6 invites. So this run does not tell
+#   whether the positions themselves or attention's way of reading them — one region at a
+#   time, with the same weights everywhere — make the difference.
 # - **BLEU can be fooled.** By BLEU-4 the attention model beats the layout-blind oracle
 #   ({glue:text}`attention_minus_oracle_bleu4__attention:.3f` against
 #   {glue:text}`attention_minus_oracle_bleu4__oracle:.3f`), although the oracle never says
@@ -646,12 +652,13 @@ claim("attention_true_multi", true_multi[chosen["Show, Attend and Tell"]], "< 0.
 #   {glue:text}`attention_true_multi:.3f` of them true here (the oracle, true only by luck —
 #   when ascending order happens to be left to right — makes
 #   {glue:text}`attention_true_multi__oracle:.3f` true). A high BLEU-4 rewards the template;
-#   at this budget attention has learned the template well and the layout only partly.
+#   it does not tell whether the layout is right.
 #
 # **Greedy or beam?** Beam search changes the attention model's caption on
 # {glue:text}`beam_changes_attention_caption:.3f` of the test scenes, and raises its BLEU-4 by
-# {glue:text}`beam_minus_greedy_attention_bleu4:.3f`: greedy captions often commit early to a
-# wrong next digit, one symptom of exposure bias.
+# {glue:text}`beam_minus_greedy_attention_bleu4:.3f`: greedy decoding takes the locally most
+# probable word at each step; beam search finds captions the model itself rates as more
+# probable, and here they are also closer to the references.
 
 # %%
 greedy_row = "Show, Attend and Tell, greedy"
@@ -678,9 +685,9 @@ claim("beam_minus_greedy_attention_bleu4", beam_bleu - greedy_bleu, "> 0.05", to
 # loop — says what attention itself adds.
 #
 # Our BLEU-4 is far higher than the papers', and the two **cannot be compared** either: our
-# references come from a 30-word grammar that fully determines what is correct, so a perfect
-# model can match a reference word for word, whereas COCO's five human captions of a photograph
-# differ in wording, detail and length, so that even human captions score far from perfectly:
+# references come from a small grammar (its few dozen tokens are printed above) that fully
+# determines what is correct, so a perfect model can match a reference word for word,
+# whereas COCO's five human captions of a photograph differ in wording, detail and length, so that even human captions score far from perfectly:
 # Show and Tell's abstract puts human performance on the Pascal data set at a BLEU-1 of around
 # 69 (×100, {cite}`vinyals2015show`), and [Real captions](#real-captions) scores one human
 # caption against the others when the caption files are on this machine. BLEU numbers are only
