@@ -37,9 +37,8 @@
 # - Read its attention as keys, values and a query, and check it against the supporting facts.
 # - Know what the Neural Reasoner changes, and why path finding is hard for both models.
 #
-# **Run time:** about a minute and a half on a 2-core laptop (CPU profile); a few minutes on a
-# GPU, where the GPU profile trains longer, keeps the best of several restarts and lets the LSTM
-# read the whole memory.
+# **Run time:** about two minutes on a 2-core laptop (CPU profile); a few minutes on a
+# GPU, where the GPU profile trains longer and lets the LSTM read the whole memory.
 
 # %% [markdown]
 # ## From the talk
@@ -408,40 +407,56 @@ for task, t in tasks.items():
           f"LSTM {count_parameters(reader):,}")
 
 # %% [markdown]
-# Training follows the paper, with Adam instead of plain SGD to fit the CPU budget: first a few
-# epochs with linear attention (`P.linear_start_epochs`), then more with the softmax back in
-# (`P.memn2n_epochs`, the epoch kept chosen on the validation questions), in batches of 32. The
-# paper trained each task 10 times and kept the best run; the GPU profile keeps the best of 3 by
-# validation accuracy (`P.restarts`), the CPU profile trains once.
+# Training follows the paper, with Adam instead of plain SGD to fit the CPU budget, gradients
+# clipped to norm 40 as in the paper, in batches of 32. Memory networks are sensitive to their
+# random start: the paper trained each task 10 times and kept the run with the lowest training
+# error. We do a cheaper version: `P.restarts` short linear-start runs (`P.linear_start_epochs`
+# epochs each, the softmax removed), keep the one with the best *validation* accuracy, then
+# continue it with the softmax back in (`P.memn2n_epochs`, the epoch kept chosen on the
+# validation questions). To fit the time budget, task 19 (and, later, its 10k run) gets a
+# single start.
 
 # %%
+class ClippedAdam(torch.optim.Adam):
+    """Adam that first clips the gradients' total norm (the paper clips at 40)."""
+
+    def step(self, closure=None):
+        nn.utils.clip_grad_norm_([p for group in self.param_groups
+                                  for p in group["params"]], 40.0)
+        return super().step(closure)
+
+
 def train_memn2n(task: int, t: Task, epochs: int = P.memn2n_epochs,
                  batch_size: int = P.batch_size,
-                 linear_epochs: int = P.linear_start_epochs) -> tuple[MemN2N, History]:
-    best = None
-    for restart in range(P.restarts):
+                 linear_epochs: int = P.linear_start_epochs,
+                 restarts: int = P.restarts) -> tuple[MemN2N, History]:
+    starts = []                        # (validation accuracy, model, history, seed)
+    for restart in range(restarts):              # short linear-start runs
         seed = 1000 * P.seed + 100 + 10 * task + restart
         seed_everything(seed)
         model = MemN2N(len(t.vocab), t.memory, t.length, dim=P.embedding_dim,
                        hops=P.hops)
-        runs = []
-        for linear, n_epochs, lr in ((True, linear_epochs, 0.01),
-                                     (False, epochs, 0.005)):
-            model.linear = linear
-            runs.append(fit(model, t.train, t.val, epochs=n_epochs, lr=lr,
-                            batch_size=batch_size, device=device, seed=seed,
-                            keep_best=not linear, desc=f"MemN2N, task {task}"
-                            + (" (linear start)" if linear else "")))
-        history = History({key: runs[0][key] + runs[1][key] for key in runs[0].metrics})
-        score = max(runs[1]["val_accuracy"])
-        if best is None or score > best[2]:
-            best = (model, history, score)
-    return best[:2]
+        model.linear = True
+        start_run = fit(model, t.train, t.val, epochs=linear_epochs, lr=0.01,
+                        optimizer=ClippedAdam(model.parameters(), lr=0.01),
+                        batch_size=batch_size, device=device, seed=seed,
+                        desc=f"MemN2N, task {task} (linear start {restart + 1})")
+        starts.append((start_run["val_accuracy"][-1], model, start_run, seed))
+    _, model, start_run, seed = max(starts, key=lambda s: s[0])   # first best on ties
+    model.linear = False               # the softmax back in: continue the best start
+    run = fit(model, t.train, t.val, epochs=epochs, lr=0.005,
+              optimizer=ClippedAdam(model.parameters(), lr=0.005),
+              batch_size=batch_size, device=device, seed=seed, keep_best=True,
+              desc=f"MemN2N, task {task}")
+    print(f"task {task}: linear-start validation accuracies "
+          f"{[round(s[0], 3) for s in starts]}; continued the best")
+    return model, History({key: start_run[key] + run[key] for key in run.metrics})
 
 
 memn2n, memn2n_history = {}, {}
-for task, t in tasks.items():
-    memn2n[task], memn2n_history[task] = train_memn2n(task, t)
+for task, t in tasks.items():     # task 19: one start, to fit the time budget
+    memn2n[task], memn2n_history[task] = train_memn2n(
+        task, t, restarts=1 if task == 19 else P.restarts)
 
 # %% mystnb={"figure": {"caption": "Validation accuracy per epoch on each task: the memory network (the dotted line marks the end of linear start) and the LSTM.", "name": "fig-05-curves"}, "image": {"alt": "Four small line charts, one per task, of validation accuracy against epoch for the memory network and the LSTM; a dotted vertical line marks where the memory network's linear start ends."}}
 fig, axes = plt.subplots(1, 4, figsize=(13, 2.8), sharey=True)
@@ -524,20 +539,23 @@ results.style.format("{:.1%}").format("{:.0f}", subset=["questions outside the w
 # %%
 claim("memn2n_task1_accuracy", accuracy(1, "MemN2N"), ">= 0.95", tol=0.02,
       says="the memory network solves task 1")
-for task, margin in ((1, 0.3), (2, 0.15)):
+for task, margin in ((1, 0.3), (2, 0.03)):
     mine, floor = accuracy(task, "MemN2N"), accuracy(task, "majority")
     claim(f"memn2n_minus_majority_task{task}", mine - floor, f"> {margin}", tol=0.04,
           parts={"memn2n": mine, "majority": floor},
           says=f"on task {task} the memory network beats the most frequent answer")
-for task, margin in ((1, 0.2), (2, 0.2)):
+for task, margin in ((1, 0.2), (2, 0.1)):
     mine, theirs = (accuracy(task, n, in_window[task]) for n in ("MemN2N", "LSTM"))
     claim(f"memn2n_minus_lstm_in_window_task{task}", mine - theirs, f"> {margin}",
           tol=0.04, parts={"memn2n": mine, "lstm": theirs},
           says=f"task {task}, inside the LSTM's window: the memory network wins")
-two, three = accuracy(2, "MemN2N"), accuracy(3, "MemN2N")
-claim("memn2n_task2_minus_task3", two - three, "> 0.15", tol=0.04,
-      parts={"task2": two, "task3": three, "majority3": accuracy(3, "majority")},
-      says="three supporting facts are harder than two for the memory network")
+one, two = accuracy(1, "MemN2N"), accuracy(2, "MemN2N")
+claim("memn2n_task2_minus_task1", two - one, "< -0.4", tol=0.04,
+      parts={"task1": one, "task2": two},
+      says="at this budget task 2 stays far below task 1")
+claim("memn2n_task3_accuracy", accuracy(3, "MemN2N"), "< 0.4", tol=0.04,
+      parts={"majority": accuracy(3, "majority")},
+      says="at this budget three-fact chains (task 3) stay far from solved")
 claim("memn2n_task19_minus_majority",
       accuracy(19, "MemN2N") - accuracy(19, "majority"), "< 0.15", tol=0.03,
       parts={"memn2n": accuracy(19, "MemN2N"), "majority": accuracy(19, "majority")},
@@ -549,28 +567,33 @@ claim("task3_beyond_lstm_window", beyond_window[3], "> 0", tol=0,
 # %% [markdown]
 # **What to notice.**
 # - The CPU-profile LSTM reads the last `P.lstm_sentences` statements: for
-#   {glue:text}`task3_beyond_lstm_window` of task 3's 1,000 test questions (and
-#   {glue:text}`task3_beyond_lstm_window__task2` of task 2's) a supporting fact lies further
-#   back, out of its reach; {glue:text}`task3_beyond_lstm_window__beyond_memory` of task 3's lie
-#   even beyond the memory network's 50 sentences. So we compare the two models where both have
+#   {glue:text}`task3_beyond_lstm_window:.0f` of task 3's 1,000 test questions (and
+#   {glue:text}`task3_beyond_lstm_window__task2:.0f` of task 2's) a supporting fact lies
+#   further back, out of its reach; for {glue:text}`task3_beyond_lstm_window__beyond_memory:.0f`
+#   of task 3's a supporting fact lies even beyond the memory network's 50 sentences. So we compare the two models where both have
 #   read what they need. There the memory network wins clearly: on task 1 it scores
 #   {glue:text}`memn2n_minus_lstm_in_window_task1__memn2n:.3f` against the LSTM's
 #   {glue:text}`memn2n_minus_lstm_in_window_task1__lstm:.3f`, on task 2
 #   {glue:text}`memn2n_minus_lstm_in_window_task2__memn2n:.3f` against
-#   {glue:text}`memn2n_minus_lstm_in_window_task2__lstm:.3f`. The LSTM's one state vector,
-#   written before the question arrives, cannot keep every person's and every object's
-#   whereabouts; the memory network keeps each sentence and chooses what to read *after*
+#   {glue:text}`memn2n_minus_lstm_in_window_task2__lstm:.3f` (on every seed we tried, the
+#   task-2 margin is above a tenth, the task-1 margin above a fifth). The LSTM's one state
+#   vector, written before the question arrives, did not keep every person's and every
+#   object's whereabouts, with 900 training questions and `P.lstm_epochs` epochs; the memory network keeps each sentence and chooses what to read *after*
 #   seeing the question.
-# - Against the most frequent answer, the memory network solves task 1
-#   ({glue:text}`memn2n_task1_accuracy:.3f`) and gets much of task 2
-#   ({glue:text}`memn2n_minus_majority_task2__memn2n:.3f`, against
-#   {glue:text}`memn2n_minus_majority_task2__majority:.3f`). Three-fact chains over long
-#   stories are much harder: task 3 drops to {glue:text}`memn2n_task2_minus_task3__task3:.3f`
-#   (the most frequent answer: {glue:text}`memn2n_task2_minus_task3__majority3:.3f`).
-# - The paper's PE LS RN joint column also finds task 3 harder than task 2 (21.9 against
-#   11.4 % error, Table 1, 1k training {cite}`sukhbaatar2015end`), but by far less. Its model
-#   is trained on all 20 official tasks at once; ours is one short run per task (CPU
-#   profile), on the simulator's stories unless the official files are here.
+# - The memory network solves task 1 ({glue:text}`memn2n_task1_accuracy:.3f`). On task 2's
+#   long stories it stays far below that, at this budget: it beats the most frequent answer
+#   ({glue:text}`memn2n_minus_majority_task2__memn2n:.3f` against
+#   {glue:text}`memn2n_minus_majority_task2__majority:.3f`) but on some seeds only by a few
+#   points. Which of the short linear-start runs trains depends on the seed: the cell above
+#   prints their validation accuracies. Task 3's three-fact chains are far from solved too
+#   ({glue:text}`memn2n_task3_accuracy:.3f`; the most frequent answer:
+#   {glue:text}`memn2n_task3_accuracy__majority:.3f`). Which of task 2 and task 3 comes out
+#   harder changed from seed to seed in our runs, so we make no claim about it.
+# - The paper's PE LS RN joint column finds task 3 harder than task 2 (21.9 against
+#   11.4 % error, Table 1, 1k training {cite}`sukhbaatar2015end`), and both far better
+#   solved than here. Its model is trained on all 20 official tasks at once, with the best
+#   of 10 runs kept; ours is the best of `P.restarts` short starts per task (CPU profile), on
+#   the simulator's stories unless the official files are here.
 # - Path finding (task 19) defeats the memory network: it stays close to the most
 #   frequent answer ({glue:text}`memn2n_task19_minus_majority__memn2n:.3f` against
 #   {glue:text}`memn2n_task19_minus_majority__majority:.3f`), as in the paper's joint column
@@ -581,8 +604,10 @@ claim("task3_beyond_lstm_window", beyond_window[3], "> 0", tol=0,
 # ## Does the attention find the supporting facts?
 #
 # The memory network was never told which sentences answer a question, but bAbI's files say so.
-# So we can check, over all 1,000 test questions of task 2, how often each hop puts its largest
-# attention weight on a supporting fact. The baseline is chance: a sentence picked uniformly at
+# So we can check, over all 1,000 test questions of task 1, how often each hop puts its largest
+# attention weight on a supporting fact. We measure it on task 1, which the memory network
+# solves on every seed; on task 2, which it only partly learns at this budget, the hit rate
+# depends on the seed. The baseline is chance: a sentence picked uniformly at
 # random from the question's memory is a supporting fact with probability
 # (supporting facts in memory) / (sentences in memory).
 
@@ -605,16 +630,16 @@ def support_hits(task: int) -> tuple[np.ndarray, float]:
     return np.mean(hits, axis=0), float(np.mean(chance))
 
 
-hop_hits, hit_chance = support_hits(2)
+hop_hits, hit_chance = support_hits(1)
 for k, rate in enumerate(hop_hits, start=1):
     print(f"hop {k}: most attention on a supporting fact, {rate:.1%} of the questions")
 print(f"a uniformly random memory: {hit_chance:.1%}")
-claim("attention_on_support_minus_chance", hop_hits.mean() - hit_chance, "> 0.2",
+claim("attention_on_support_minus_chance", hop_hits.mean() - hit_chance, "> 0.5",
       tol=0.04, parts={"hops": hop_hits.mean(), "chance": hit_chance},
-      says="the hops' most-attended memory is a supporting fact far above chance")
+      says="task 1: the most-attended memory is a supporting fact far above chance")
 
 # %% [markdown]
-# Averaged over the three hops, the most-attended memory is a supporting fact for
+# On task 1, averaged over the three hops, the most-attended memory is a supporting fact for
 # {glue:text}`attention_on_support_minus_chance__hops:.3f` of the questions, against
 # {glue:text}`attention_on_support_minus_chance__chance:.3f` for a sentence picked at random:
 # trained on answers alone, the attention has learned to look where the answer is.
@@ -685,9 +710,10 @@ plt.show()
 
 # %% [markdown]
 # **What to notice.** One hand-written story proves little either way: the figures show what
-# this run does with the talk's two questions, and they change from seed to seed. The measurement
-# over the test set above is what we claim: the hops' attention lands on supporting facts far
-# more often than a random sentence would. For the route, finding the two right sentences is not
+# this run does with the talk's two questions, and they change from seed to seed (the task-2
+# model is only partly trained). The measurement over task 1's test set above is what we
+# claim: the hops' attention lands on supporting facts far more often than a random sentence
+# would. For the route, finding the two right sentences is not
 # enough: adding up their vectors does not produce the two directions.
 #
 # ## Browse the test stories
@@ -798,8 +824,8 @@ reasoner = NeuralReasoner(len(routes.vocab))
 reasoner_history = fit(reasoner, routes.train, routes.val, epochs=P.reasoner_epochs,
                        lr=5e-3, batch_size=P.reasoner_batch, device=device,
                        seed=1000 * P.seed + 19, keep_best=True, desc="Neural Reasoner")
-memn2n_routes, _ = train_memn2n(19, routes, epochs=P.memn2n_10k_epochs,
-                                batch_size=P.reasoner_batch,
+memn2n_routes, _ = train_memn2n(19, routes, epochs=P.memn2n_10k_epochs,   # one start
+                                batch_size=P.reasoner_batch, restarts=1,
                                 linear_epochs=P.memn2n_10k_linear_epochs)
 
 # %%
@@ -811,13 +837,10 @@ route_majority = (routes.test[1] == route_floor).float().mean()
 print(f"task 19, {P.reasoner_size} training set: Neural Reasoner "
       f"{route_answers['reasoner']:.1%}, memory network {route_answers['memn2n']:.1%}, "
       f"most frequent answer {route_majority.item():.1%}")
-claim("reasoner_minus_majority", route_answers["reasoner"] - route_majority.item(),
-      "> 0.05", tol=0.04, parts={"reasoner": route_answers["reasoner"],
-                                 "majority": route_majority.item()},
-      says="trained on 10k questions, the Neural Reasoner finds routes above chance")
 claim("reasoner_minus_memn2n_10k", route_answers["reasoner"] - route_answers["memn2n"],
       "> 0", tol=0.04, parts={"reasoner": route_answers["reasoner"],
-                                 "memn2n": route_answers["memn2n"]},
+                                 "memn2n": route_answers["memn2n"],
+                                 "majority": route_majority.item()},
       says="at equal data (10k) the Neural Reasoner beats the memory network, task 19")
 
 # %% mystnb={"figure": {"caption": "The Neural Reasoner learning path finding from the 10k set: accuracy per epoch on the training questions and the held-out ones.", "name": "fig-05-reasoner"}, "image": {"alt": "A line chart of accuracy against epoch for the Neural Reasoner on task 19, with a training curve, a validation curve and a dashed line at the most frequent answer's rate."}}
@@ -835,9 +858,9 @@ plt.show()
 # **What to notice.** At equal data, the layered interaction scores
 # {glue:text}`reasoner_minus_memn2n_10k__reasoner:.3f` on path finding, the memory network
 # {glue:text}`reasoner_minus_memn2n_10k__memn2n:.3f`, against
-# {glue:text}`reasoner_minus_majority__majority:.3f` for the most frequent answer. The CPU
-# profile stops after `P.reasoner_epochs` epochs, far from the paper's result; the GPU profile
-# trains longer. And the talk's route question, for both models trained on the 10k set:
+# {glue:text}`reasoner_minus_memn2n_10k__majority:.3f` for the most frequent answer. The CPU
+# profile stops after `P.reasoner_epochs` epochs, far from the paper's result, and how far
+# above the most frequent answer it gets varies with the seed; the GPU profile trains longer. And the talk's route question, for both models trained on the 10k set:
 
 # %%
 route_qa = talk_question(TALK_ROUTE, routes)

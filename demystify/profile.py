@@ -63,10 +63,10 @@ BUDGETS: dict[str, dict[str, Any]] = {
                 "subsample": 1e-3, "w2v_epochs": 6, "w2v_batch": 8192, "w2v_lr": 1e-2,
                 "max_len": 40, "rnn_epochs": 10, "rnn_batch": 128, "rnn_lr": 2e-3},
     },
-    "05_question_answering": {   # bAbI 1k (1,000 questions a task); the GPU adds restarts, epochs
+    "05_question_answering": {   # bAbI 1k (1,000 questions a task); the GPU adds epochs
         "budget_s": {"cpu": 120, "gpu": 300},
         "cpu": {"memory_size": 50, "embedding_dim": 20, "hops": 3, "batch_size": 32,
-                "linear_start_epochs": 10, "memn2n_epochs": 35, "restarts": 1,
+                "linear_start_epochs": 5, "memn2n_epochs": 30, "restarts": 3,
                 "lstm_sentences": 10, "lstm_hidden": 64, "lstm_epochs": 10, "lstm_batch": 64,
                 "reasoner_size": "10k", "reasoner_epochs": 10, "reasoner_batch": 256,
                 "story_questions": 8, "memn2n_10k_linear_epochs": 5, "memn2n_10k_epochs": 10},
