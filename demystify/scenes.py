@@ -278,11 +278,12 @@ def make_scenes(n: int, *, split: str = "train", canvas: int = 64, digits: tuple
                 max_overlap: float | None = None) -> Scenes:
     """`n` seeded scenes of 1–4 real handwritten digits with boxes, labels and captions.
 
-    split: which digits to draw ('train' or 'test' split of `source`, default scikit-learn's
-    digits); canvas: side in pixels; digits: (fewest, most) per scene; size: (smallest, largest)
-    digit side in pixels; clutter: at most this many faint strokes per scene; noise: std of the
-    Gaussian pixel noise. Digits never overlap (2 px apart at least); when no free place is
-    left after 50 tries, a scene keeps fewer digits than drawn.
+    split: which digits to draw ('train', 'val' or 'test' split of `source`, default
+    scikit-learn's digits, which have no 'val'); canvas: side in pixels; digits: (fewest, most)
+    per scene; size: (smallest, largest) digit side in pixels; clutter: at most this many faint
+    strokes per scene; noise: std of the Gaussian pixel noise. Without `max_overlap`, digits
+    never overlap (2 px apart at least); when no free place is left after 50 tries, a scene
+    keeps fewer digits than drawn.
 
     backgrounds: optional (K, canvas, canvas) grey images (e.g. `photo_backgrounds`); each
     scene is drawn on a random one, its digits' ink painted over the photograph. max_overlap:

@@ -174,8 +174,10 @@ def test_scene_captions_need_one_box_per_digit():
     from demystify.scenes import describe, make_scenes
     with pytest.raises(ValueError, match="one box and one size word per digit"):
         describe(np.zeros((2, 4)), [1], ["", ""])
-    with pytest.raises(ValueError, match="'train' or 'test'"):
-        make_scenes(2, split="val")
+    with pytest.raises(ValueError, match="'train', 'val' or 'test'"):
+        make_scenes(2, split="validation")
+    with pytest.raises(ValueError, match="needs a digit source with a validation split"):
+        make_scenes(2, split="val")     # scikit-learn's digits have no validation split
 
 
 def test_unknown_table():
