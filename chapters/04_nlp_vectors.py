@@ -824,7 +824,8 @@ results = {"majority class": majority} | {name: run["test_accuracy"]
                                           for name, run in runs.items()}
 pd.DataFrame({"test accuracy": {name: f"{v:.1%}" for name, v in results.items()},
               "learning rate": {name: f"{run['lr']:.1e}" for name, run in runs.items()},
-              "best epoch": {name: run["best_epoch"] for name, run in runs.items()}}
+              "best epoch": {name: f"{run['best_epoch']:g}"
+                             for name, run in runs.items()}}
              ).fillna("")
 
 # %% mystnb={"figure": {"caption": "Validation accuracy of each sentence encoder at its chosen learning rate, checked four times per epoch; a dot marks the kept checkpoint.", "name": "fig-04-curves"}, "image": {"alt": "A line chart of validation accuracy against training epochs, one line per sentence encoder, each with a dot at its best point, and the majority-class accuracy as a dotted horizontal line."}}
