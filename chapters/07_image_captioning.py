@@ -150,8 +150,9 @@ print(f"'{test.captions[0][0]}' →", encode(test.captions[0][0]))
 # %% [markdown]
 # ## The encoder: a CNN trained to recognise digits
 #
-# Both papers did not train their CNN for captioning: they took a network trained to **classify**
-# ImageNet (GoogLeNet for Show and Tell, VGG for Show, Attend and Tell) and used its features. We
+# Neither paper trained its CNN from scratch for captioning: both started from a network trained
+# to **classify** ImageNet (GoogLeNet for Show and Tell, VGG for Show, Attend and Tell) and used
+# its features. We
 # do the same at our scale: three convolutional blocks (with batch normalisation, 16–32–64 filters,
 # each halving the resolution) learn to classify single handwritten digits of all sizes, placed
 # anywhere on a small canvas. A global max-pool over positions makes the classifier answer "which
@@ -948,7 +949,7 @@ else:
 # 1. Move `annotations` into `train_captioner` (call `encoder` on the batch's images and append
 #    `POSITIONS`), and give the optimiser two parameter groups, e.g. `lr=3e-4` for the encoder.
 #    Fine-tuning costs a forward and backward pass through the CNN for every caption. We have
-#    not measured the gain here; with this little data it may be small, and choose the encoder's
+#    not measured the gain here; with this little data it may be small. Choose the encoder's
 #    learning rate on the validation scenes.
 # 2. `[beam_search(models[name], features["val"][i:i+1], k=k)[0] ...]` for each `k`, scored
 #    with `score(val, ...)`. Larger beams may prefer shorter, more generic captions (such as
