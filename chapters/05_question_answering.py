@@ -444,9 +444,9 @@ for task, t in tasks.items():
           f"({P.hops + 1} word embeddings {tuple(model.E[0].weight.shape)}, "
           f"{P.hops + 1} temporal {tuple(model.T[0].weight.shape)}); "
           f"LSTM {sizes[task][1]:,}")
-glue("memn2n_parameters_task2", sizes[2][0])
-glue("lstm_parameters_task2", sizes[2][1])
-glue("lstm_over_memn2n_parameters", round(sizes[2][1] / sizes[2][0]))
+glue("memn2n_parameters_task1", f"{sizes[1][0]:,}")
+glue("lstm_parameters_task1", f"{sizes[1][1]:,}")
+glue("lstm_over_memn2n_parameters", round(sizes[1][1] / sizes[1][0]))
 
 # %% [markdown]
 # Training follows the paper, with Adam instead of plain SGD to fit the CPU budget, gradients
@@ -560,9 +560,10 @@ beyond_memory = {task: sum(oldest_support(qa) > P.memory_size for qa in full[tas
                  for task in tasks}
 per_epoch = {name: -(-len(tasks[1].train[0]) // batch)     # minibatches per epoch
              for name, batch in (("lstm", P.lstm_batch), ("memn2n", P.batch_size))}
-glue("lstm_updates", P.lstm_epochs * per_epoch["lstm"])
-glue("memn2n_updates", per_epoch["memn2n"]
-     * (P.restarts * P.linear_start_epochs + P.memn2n_epochs))   # all starts included
+memn2n_updates = per_epoch["memn2n"] * (P.restarts * P.linear_start_epochs
+                                        + P.memn2n_epochs)   # all starts included
+glue("lstm_updates", f"{P.lstm_epochs * per_epoch['lstm']:,}")
+glue("memn2n_updates", f"{memn2n_updates:,}")
 
 # %% [markdown]
 # The table puts our test accuracies next to the memory network paper's Table 1 (1k training
@@ -615,6 +616,10 @@ claim("memn2n_task19_minus_majority",
       accuracy(19, "MemN2N") - accuracy(19, "majority"), "< 0.15", tol=0.03,
       parts={"memn2n": accuracy(19, "MemN2N"), "majority": accuracy(19, "majority")},
       says="path finding from 1,000 questions stays out of the memory network's reach")
+lstm_two, floor_two = accuracy(2, "LSTM"), accuracy(2, "majority")
+claim("lstm_minus_majority_task2", lstm_two - floor_two, "< 0.06", tol=0.04,
+      parts={"lstm": lstm_two, "majority": floor_two},
+      says="on task 2 the LSTM stays within six points of the most frequent answer")
 claim("task3_beyond_lstm_window", beyond_window[3], "> 0", tol=0,
       parts={"beyond_memory": beyond_memory[3], "task2": beyond_window[2]},
       says="some task-3 test questions need a fact the CPU-profile LSTM never reads")
@@ -626,21 +631,25 @@ claim("task3_beyond_lstm_window", beyond_window[3], "> 0", tol=0,
 #   {glue:text}`task3_beyond_lstm_window__task2:.0f` of task 2's) a supporting fact lies
 #   further back, out of its reach; for {glue:text}`task3_beyond_lstm_window__beyond_memory:.0f`
 #   of task 3's a supporting fact lies even beyond the memory network's 50 sentences. So we
-#   compare the two models where both have read what they need, on tasks 1 and 2. There the
-#   memory network wins on both, on every seed we tried. On task 1 it wins clearly:
+#   compare the two models where both have read what they need, on tasks 1 and 2.
+# - On task 1 the memory network wins clearly:
 #   {glue:text}`memn2n_minus_lstm_in_window_task1__memn2n:.3f` against the LSTM's
 #   {glue:text}`memn2n_minus_lstm_in_window_task1__lstm:.3f` (a margin above a fifth on every
-#   seed). On task 2 it scores {glue:text}`memn2n_minus_lstm_in_window_task2__memn2n:.3f`
-#   against {glue:text}`memn2n_minus_lstm_in_window_task2__lstm:.3f`, a margin that on some
-#   seeds is only a few points, as the memory network itself only partly learns task 2 at this
-#   budget. The LSTM trained for
-#   {glue:text}`lstm_updates` updates, the memory network for {glue:text}`memn2n_updates`
-#   (all its starts included), both in batches of 32; and the LSTM has about
-#   {glue:text}`lstm_over_memn2n_parameters` times as many parameters
-#   ({glue:text}`lstm_parameters_task2` against {glue:text}`memn2n_parameters_task2` on task
-#   2). It still loses. One likely reason: its one state vector, written before the question
-#   arrives, has to keep every person's and every object's whereabouts, while the memory
-#   network keeps each sentence and chooses what to read *after* seeing the question.
+#   seed), although the LSTM trained for {glue:text}`lstm_updates` updates against the memory
+#   network's {glue:text}`memn2n_updates` (all its starts included), both in batches of 32,
+#   and has about {glue:text}`lstm_over_memn2n_parameters` times as many parameters
+#   ({glue:text}`lstm_parameters_task1` against {glue:text}`memn2n_parameters_task1`). One
+#   likely reason: its one state vector, written before the question arrives, has to keep
+#   every person's whereabouts, while the memory network keeps each sentence and chooses what
+#   to read *after* seeing the question.
+# - On task 2 the LSTM learned nothing useful at this budget: it scores
+#   {glue:text}`lstm_minus_majority_task2__lstm:.3f`, within six points of always giving the
+#   most frequent answer ({glue:text}`lstm_minus_majority_task2__majority:.3f`) on every seed.
+#   Inside its window the memory network scores
+#   {glue:text}`memn2n_minus_lstm_in_window_task2__memn2n:.3f` against its
+#   {glue:text}`memn2n_minus_lstm_in_window_task2__lstm:.3f`, ahead on every seed — but that
+#   only says the memory network learned something; the floor that matters on task 2 is the
+#   most frequent answer (next bullet).
 # - The memory network solves task 1 ({glue:text}`memn2n_task1_accuracy:.3f`). On task 2's
 #   long stories it stays far below that, at this budget: it beats the most frequent answer
 #   ({glue:text}`memn2n_minus_majority_task2__memn2n:.3f` against
