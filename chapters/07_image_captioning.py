@@ -48,7 +48,7 @@
 # |---|---|
 # | "Generating Image Descriptions (CNN-RNN)" — words from the title of Karpathy and Fei-Fei's paper, "Deep Visual-Semantic Alignments for Generating Image Descriptions" {cite}`karpathy2015deep` | A CNN encodes the image; an RNN (an LSTM) generates the description word by word. We build such models. |
 # | "Can be implemented using a recurrent neural network (RNN)" (the sentence-vector slide) | The same recurrence, run the other way: the state starts from the image and each step emits the next word. |
-# | "Make the sentence vector be the vector for the first word … For each subsequent word, combine its vector with the sentence vector" | Show and Tell makes the image its first input: the image's vector takes the first word's place, and each word after it is combined with the state that began from the image. |
+# | "Make the sentence vector be the vector for the first word … For each subsequent word, combine its vector with the sentence vector" | Show and Tell makes the image its first input: the image's vector is the LSTM's first input, before the start word, and each word after it is combined with the state that began from the image. |
 
 # %% tags=["hide-input"]
 # Bootstrap: makes this notebook work alone in Colab or on an Azure VM.
@@ -288,8 +288,10 @@ class ShowAndTell(nn.Module):
 # **Teacher forcing.** During training the decoder does not read its own guesses: at every step it
 # reads the *true* previous word of a reference caption and is scored on predicting the true next
 # word (cross-entropy, ignoring padding). That makes training fast — all steps of a caption run
-# at once — and stable. Its price is **exposure bias** {cite}`bengio2015scheduled`: at test time the decoder reads its own
-# words, a state it never trained on, so one wrong word can derail the rest. This loop is the
+# at once — and stable. Its price is the train/test mismatch that scheduled sampling targets
+# {cite}`bengio2015scheduled`, later named **exposure bias** {cite}`ranzato2016sequence`: at
+# test time the decoder reads its own words, a state it never trained on, so one wrong word can
+# derail the rest. This loop is the
 # lesson, so it is written out rather than left to `fit()`; each epoch visits every (scene,
 # reference caption) pair once, shuffled with the run's seed.
 
@@ -671,8 +673,9 @@ claim("attention_true_multi", true_multi[chosen["Show, Attend and Tell"]], "< 0.
 # %% [markdown]
 # **Are the relations right?** A caption can name the right digits and still place them wrong.
 # We take every chain caption ("a 3 to the left of a 7 …") of a scene with two or three digits
-# that names exactly the scene's digits, match its digits to the scene's (the best match when
-# a digit repeats), and check each relation it states against the layout. The chance level is
+# that names exactly the scene's digits, match its digits to the scene's (when a digit
+# repeats, the match under which most of its stated relations are true — which slightly
+# favours the captioner), and check each relation it states against the layout. The chance level is
 # what a captioner gets by stating, for those same pairs in the same order, always the relation
 # most common among them. Beam search may choose the count caption, which states an order but
 # no relation, so we read the relations in the same model's greedy captions.
@@ -725,16 +728,19 @@ glue("stated_relations", len(pairs));
 #   and {glue:text}`attention_minus_grid_bleu4__grid:.3f` for the Show and Tell that reads the
 #   grid with coordinates, and it makes {glue:text}`attention_minus_grid_true__attention:.3f` of
 #   its captions true against {glue:text}`attention_minus_show_tell_true__show_tell:.3f` and
-#   {glue:text}`attention_minus_grid_true__grid:.3f`.
+#   {glue:text}`attention_minus_grid_true__grid:.3f`. Equal epochs do not make equally trained
+#   models: the grid Show and Tell's captions are hardly ever true here, and the max-pooled
+#   one still gets many lone digits wrong (next bullet). This is attention's lead at this
+#   budget, not at convergence; against the grid model, BLEU-4 is the informative measure.
 # - **Its lead starts with naming the digits.** On one-digit scenes, where no relation can be
 #   wrong, attention's caption is true
 #   {glue:text}`attention_minus_show_tell_true_single__attention:.3f` of the time against the
 #   max-pooled Show and Tell's
 #   {glue:text}`attention_minus_show_tell_true_single__show_tell:.3f`.
-# - **The grid did not make Show and Tell's captions truer** (its BLEU-4 can rise): on no seed
-#   did it raise the share of true captions by five points or more
+# - **The grid did not make Show and Tell's captions truer:** on no seed did it raise the
+#   share of true captions by five points or more; here it left almost none true
 #   ({glue:text}`grid_minus_pooled_true__grid:.3f` against
-#   {glue:text}`grid_minus_pooled_true__pooled:.3f` max-pooled here, and the oracle reaches
+#   {glue:text}`grid_minus_pooled_true__pooled:.3f` max-pooled, and the oracle reaches
 #   {glue:text}`oracle_minus_show_tell_true__oracle:.3f`). The positions were in its input,
 #   but one linear map from the flattened grid must learn every digit at every one of the 36
 #   positions separately, from {glue:text}`train_scenes` training scenes, at the same budget;
@@ -752,7 +758,7 @@ glue("stated_relations", len(pairs));
 #   {glue:text}`attention_true_multi__oracle:.3f` true).
 # - **BLEU can be fooled.** The oracle, which never says where anything is, scores a BLEU-4 of
 #   {glue:text}`oracle_minus_show_tells_bleu4__oracle:.3f`: on every seed more than a tenth
-#   above both Show and Tells, and within a fifth of attention's
+#   above both Show and Tells, and less than a fifth of the BLEU scale below attention's
 #   ({glue:text}`attention_minus_oracle_bleu4__attention:.3f` here). A high BLEU-4 rewards the
 #   template; it does not tell whether the layout is right.
 #
