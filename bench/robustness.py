@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import fcntl
 import json
 import multiprocessing
 import os
@@ -199,7 +200,6 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("seeds are non-negative integers")
     notebooks = [Path(p).resolve() for p in chapter_notebooks(args.notebooks, parser)]
     raw = args.out.with_suffix(".json")
-    data = json.loads(raw.read_text()) if args.update and raw.exists() else None
 
     started, runs = time.perf_counter(), []
     tasks = [(str(p), seed) for p in notebooks for seed in dict.fromkeys(args.seeds)]
@@ -225,12 +225,17 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {run['chapter']} seed {seed}: {run['status']} in {run['wall_s']:.0f} s, "
                   f"{len(run['claims'])} claims/timings" + (f", {failed} NOT HELD" if failed else ""),
                   flush=True)
-    data = merge(data, sorted(runs, key=lambda r: (r["chapter"], r["seed"])),
-                 dt.date.today().isoformat())
-    data.update(date=dt.date.today().isoformat(), machine=machine(), jobs=args.jobs,
-                profile="cpu", total_wall_s=round(time.perf_counter() - started, 1))
-    for path in write(data, args.out):
-        print(f"wrote {path}")
+    # Read the report only now, under a lock: two runs for different chapters may overlap,
+    # and each must keep the other's rows (`--update`).
+    with open(raw.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        data = json.loads(raw.read_text()) if args.update and raw.exists() else None
+        data = merge(data, sorted(runs, key=lambda r: (r["chapter"], r["seed"])),
+                     dt.date.today().isoformat())
+        data.update(date=dt.date.today().isoformat(), machine=machine(), jobs=args.jobs,
+                    profile="cpu", total_wall_s=round(time.perf_counter() - started, 1))
+        for path in write(data, args.out):
+            print(f"wrote {path}")
     bad = [(r["chapter"], r["seed"]) for r in runs if r["status"] != "ok"]
     defects = [f"{name}: {row['name']}" for name in sorted({r["chapter"] for r in runs})
                for row in summarize(data["chapters"][name])[1] if not row["every"]]
