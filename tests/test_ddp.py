@@ -24,3 +24,27 @@ def test_two_processes_reach_the_same_weights_as_one(tmp_path):
     assert weight_difference(tmp_path / "p1" / "weights.safetensors",
                              tmp_path / "p2" / "weights.safetensors") < 1e-5
     assert metrics[1]["losses"][-1] < metrics[1]["losses"][0]    # and it did learn
+
+
+def test_exercise_3_group_norm_keeps_ddp_equivalent_batch_norm_does_not(tmp_path):
+    """Chapter 10, exercise 3's solution, run on CPU/gloo: with GroupNorm 2 processes reach the
+    weights of one process; with BatchNorm (per-shard statistics) they do not; SyncBatchNorm is
+    refused on CPU with a clear message."""
+    def run(norm: str, nproc: int) -> str:
+        return torchrun(SCRIPT, "--out", tmp_path / f"{norm}{nproc}", "--epochs", 1,
+                        "--global-batch", 64, "--device", "cpu", "--norm", norm, nproc=nproc,
+                        threads_per_process=1, echo=False, timeout=300)
+
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(lambda a: run(*a), [("group", 1), ("group", 2), ("batch", 1), ("batch", 2)]))
+    gap = {norm: weight_difference(tmp_path / f"{norm}1" / "weights.safetensors",
+                                   tmp_path / f"{norm}2" / "weights.safetensors")
+           for norm in ("group", "batch")}
+    assert gap["group"] < 1e-5, gap
+    assert gap["batch"] > 1e-3, gap
+    try:
+        run("syncbatch", 1)
+    except RuntimeError as error:
+        assert "syncbatch needs one GPU per process" in str(error)
+    else:
+        raise AssertionError("--norm syncbatch should be refused on CPU/gloo")

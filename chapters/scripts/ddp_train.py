@@ -15,6 +15,12 @@ whole global batch. The chapter and tests/test_ddp.py check exactly that.
              --rdzv_endpoint=HOST0:29500 --rdzv_id=job42 chapters/scripts/ddp_train.py --out runs/n2
 
 Rank 0 writes OUT/weights.safetensors and OUT/metrics.json (atomically: temp file + rename).
+
+--norm adds a normalisation layer after each convolution: `group` (GroupNorm, per sample, so the
+1- and N-process runs stay equivalent on any device), `batch` (BatchNorm: each rank normalises
+with its own shard's statistics, so the runs differ), or `syncbatch` (SyncBatchNorm: statistics
+all-reduced over the global batch; PyTorch runs it only on CUDA with NCCL, so it is refused on
+CPU/gloo).
 """
 from __future__ import annotations
 
@@ -32,18 +38,32 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler, TensorDataset
 
 
+NORMS = ("none", "group", "batch", "syncbatch")
+
+
 class SmallCNN(nn.Module):
     """Two 3×3 conv layers, a max-pool and two linear layers for 8×8 digits.
 
-    No dropout and no batch norm: both would make each replica compute something different
-    (random masks; statistics of its own half-batch), and the 1- and 2-process runs would no
-    longer be comparable. With batch norm, use nn.SyncBatchNorm.convert_sync_batchnorm(model).
+    No dropout and, by default, no normalisation: dropout and batch norm would make each replica
+    compute something different (random masks; statistics of its own half-batch), and the 1- and
+    2-process runs would no longer be comparable. `norm="group"` adds GroupNorm (per sample:
+    comparable); `norm="batch"` BatchNorm (not comparable; convert it with
+    nn.SyncBatchNorm.convert_sync_batchnorm on GPUs — SyncBatchNorm has no CPU implementation).
     """
-    def __init__(self, n_classes: int = 10):
+    def __init__(self, n_classes: int = 10, norm: str = "none"):
         super().__init__()
+        if norm not in NORMS:
+            raise ValueError(f"norm must be one of {', '.join(NORMS)}, got {norm!r}")
+
+        def normalise(channels: int) -> list[nn.Module]:
+            if norm == "group":
+                return [nn.GroupNorm(4, channels)]
+            if norm in ("batch", "syncbatch"):
+                return [nn.BatchNorm2d(channels)]
+            return []
         self.features = nn.Sequential(
-            nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(),
-            nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2))
+            nn.Conv2d(1, 16, 3, padding=1), *normalise(16), nn.ReLU(),
+            nn.Conv2d(16, 32, 3, padding=1), *normalise(32), nn.ReLU(), nn.MaxPool2d(2))
         self.classifier = nn.Sequential(
             nn.Flatten(), nn.Linear(32 * 4 * 4, 64), nn.ReLU(), nn.Linear(64, n_classes))
 
@@ -61,6 +81,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
                         help="auto: one GPU per process when there are enough, else CPU")
+    parser.add_argument("--norm", choices=NORMS, default="none",
+                        help="normalisation after each conv (syncbatch: GPUs with NCCL only)")
     args = parser.parse_args(argv)
     if args.epochs < 1:
         parser.error(f"--epochs must be at least 1, got {args.epochs}")
@@ -125,7 +147,13 @@ def main(argv: list[str] | None = None) -> None:
     train_set, test_set = digits(args.global_batch, args.seed)
     sampler = DistributedSampler(train_set, num_replicas=world, rank=rank, shuffle=True, seed=args.seed)
     loader = DataLoader(train_set, batch_size=args.global_batch // world, sampler=sampler)
-    model = DistributedDataParallel(SmallCNN().to(device),
+    if args.norm == "syncbatch" and device.type != "cuda":
+        raise SystemExit("--norm syncbatch needs one GPU per process (SyncBatchNorm runs only "
+                         "on CUDA with NCCL); on CPU/gloo use --norm group")
+    model = SmallCNN(norm=args.norm).to(device)
+    if args.norm == "syncbatch":
+        model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
+    model = DistributedDataParallel(model,
                                     device_ids=[device.index] if device.type == "cuda" else None)
     optimizer = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=0.9)
     if rank == 0:
@@ -157,6 +185,7 @@ def main(argv: list[str] | None = None) -> None:
             x_test, y_test = test_set.tensors
             accuracy = (model.module(x_test.to(device)).argmax(1).cpu() == y_test).float().mean().item()
         metrics = {"world_size": world, "backend": dist.get_backend(), "device": device.type,
+                   "norm": args.norm,
                    "epochs": args.epochs, "global_batch": args.global_batch, "steps": len(losses),
                    "losses": losses, "test_accuracy": accuracy, "replica_checksum_spread": spread,
                    "train_seconds": seconds}
