@@ -22,23 +22,27 @@
 # answer: an *agent* acts in an *environment*, receives *rewards*, and must discover by trial and
 # error which actions pay off in the long run. In this chapter we write out the algorithm that made
 # "deep reinforcement learning" famous, the Deep Q-Network (DQN) that learned to play Atari games
-# from pixels {cite}`mnih2015human`, and use it to solve a classic control task, balancing a pole
-# on a cart, to the official standard, on a laptop CPU, in well under a minute. Then we look at
-# what changes when the input is an Atari screen, and contrast DQN with a policy-gradient method.
+# from pixels {cite}`mnih2015human`, and train it on a classic control task, balancing a pole on
+# a cart, with three seeds, judged by the official standard, on a CPU
+# ({glue:text}`dqn_seconds_per_seed:.0f` s per seed in the stored run). We measure how many
+# environment steps each seed needs to reach that standard, and what happens when training goes
+# on. Then we look at what changes when the input is an Atari screen, and contrast DQN with a
+# policy-gradient method.
 #
 # **Learning goals**
 # - Describe the reinforcement-learning loop (state, action, reward, return, episode) and measure
 #   what a random policy achieves.
 # - Write DQN from its parts: a Q-network, a replay buffer, a target network, an ε-greedy
 #   schedule, the Huber loss and gradient clipping, and say what each one is for.
-# - Train it until CartPole-v1 is *solved* by Gymnasium's own criterion and check that claim on
-#   100 unseen episodes.
+# - Train it on CartPole-v1 with several seeds, measure the steps each needs to be *solved* by
+#   Gymnasium's own criterion on 100 unseen episodes, and see how much seeds differ.
 # - Explain how the Nature DQN reads Atari frames: preprocessing, frame stacking and its
 #   convolutional Q-network.
 # - Contrast value-based learning (DQN) with a policy gradient (REINFORCE).
 #
-# **Run time**: about 1–2 minutes on a 2-core CPU (the stored outputs), less with a GPU machine's
-# faster CPU. CartPole's network is tiny, so it trains on the CPU even when a GPU is present.
+# **Run time**: under two minutes on a 2-core CPU (the stored outputs). CartPole's network is
+# tiny, so it trains on the CPU even when a GPU is present; the GPU profile's larger settings
+# (more seeds and steps) have not been run yet.
 
 # %% [markdown]
 # ## From the talk
@@ -49,7 +53,8 @@
 # alone, and reached human level on many of them {cite}`mnih2015human`. This chapter
 # - **builds DQN piece by piece** and trains it on CartPole-v1, where a laptop can watch it learn;
 # - **checks the result the way the field does**: Gymnasium's `reward_threshold` of 475 over 100
-#   episodes, and compares the cost with PyTorch's official DQN tutorial;
+#   episodes, on several seeds, and puts the settings beside PyTorch's official DQN tutorial and
+#   the RL Baselines3 Zoo;
 # - **shows the Atari side** with real Atari frames (through `ale-py`), the Nature paper's frame
 #   preprocessing and its convolutional Q-network;
 # - **adds a second family** of algorithms, policy gradients, with REINFORCE
@@ -58,10 +63,11 @@
 # %% tags=["hide-input"]
 # Bootstrap: makes this notebook work alone in Colab or on an Azure VM.
 import importlib.util, os
-if importlib.util.find_spec("demystify") is None:   # Colab / Azure: fetch the course helpers
-    source = os.environ.get("DEMYSTIFY_SOURCE", "git+https://github.com/demystify-dl/demystifying-deep-learning")
+if importlib.util.find_spec("demystify") is None:   # Colab / Azure: fetch the helpers
+    repository = "git+https://github.com/demystify-dl/demystifying-deep-learning"
+    source = os.environ.get("DEMYSTIFY_SOURCE", repository)
     # %pip install -q "demystify @ {source}"
-if importlib.util.find_spec("gymnasium") is None or importlib.util.find_spec("ale_py") is None:
+if any(importlib.util.find_spec(name) is None for name in ("gymnasium", "ale_py")):
     # %pip install -q "gymnasium>=1.0" "ale-py>=0.9"
 
 # %%
@@ -81,8 +87,10 @@ import torch.nn.functional as F
 from IPython.display import HTML, display
 from tqdm.auto import tqdm
 
-# CartPole's networks are tiny: one CPU thread is fastest for them, and a fixed thread count
-# keeps every floating-point sum in the same order, so a rerun reproduces the same agent.
+from demystify import claim, count_parameters, report, timing
+
+# CartPole's networks are tiny: one CPU thread is fastest for them, and a fixed thread
+# count keeps every floating-point sum in the same order: a rerun gives the same agent.
 torch.set_num_threads(1)
 print(P)
 
@@ -122,15 +130,17 @@ def play(env, policy, seed):
     return total, np.array(states)
 
 
-env.action_space.seed(0)
+env.action_space.seed(P.seed)
 random_policy = lambda state: int(env.action_space.sample())   # ignores the state
 random_returns = np.array([play(env, random_policy, seed)[0] for seed in range(100)])
 print(f"random policy over 100 episodes: mean return {random_returns.mean():.1f} "
       f"(min {random_returns.min():.0f}, max {random_returns.max():.0f})")
+claim("random_mean_return", random_returns.mean(), "< 30", tol=5,
+      says="a random policy keeps the pole up for a few dozen steps at most")
 
 # %% [markdown]
-# Pushing at random keeps the pole up for about twenty steps: that is the baseline, and 475 is the
-# goal.
+# Pushing at random keeps the pole up for {glue:text}`random_mean_return:.1f` steps on average:
+# that is the baseline, and 475 is the goal.
 #
 # ## 2. DQN, piece by piece
 #
@@ -138,10 +148,13 @@ print(f"random policy over 100 episodes: mean return {random_returns.mean():.1f}
 # return to expect after taking $a$ in $s$ and acting well afterwards. If we knew $Q$, acting well
 # would be easy: take the action with the largest $Q$. $Q$ satisfies the *Bellman equation*
 #
-# $$Q(s, a) = r + \gamma \max_{a'} Q(s', a'),$$
+# $$Q(s, a) = \mathbb{E}_{r, s'}\left[\, r + \gamma \max_{a'} Q(s', a') \;\middle|\; s, a \right],$$
 #
 # the reward now plus the discounted ($\gamma < 1$) value of the best action in the next state
-# $s'$. DQN {cite}`mnih2015human` makes $Q$ a neural network and trains it to satisfy that
+# $s'$, averaged over the rewards and next states that taking $a$ in $s$ can lead to (CartPole is
+# deterministic, so there is only one; Atari with random no-op starts or sticky actions is not).
+# A sampled transition gives one draw of the bracket, and regressing on many draws estimates the
+# average. DQN {cite}`mnih2015human` makes $Q$ a neural network and trains it to satisfy that
 # equation on transitions $(s, a, r, s')$ the agent has experienced. For CartPole the network is a
 # small MLP, the same size as in PyTorch's DQN tutorial: four numbers in, one value per action out.
 
@@ -183,7 +196,7 @@ def greedy(q):
 
 # %%
 class ReplayBuffer:
-    """The last `capacity` transitions (s, a, r, s', terminal); uniform random minibatches."""
+    """The last `capacity` transitions (s, a, r, s', terminal); uniform minibatches."""
     def __init__(self, capacity: int, n_inputs: int, seed: int = 0):
         self.states = torch.zeros(capacity, n_inputs)
         self.actions = torch.zeros(capacity, dtype=torch.long)
@@ -195,14 +208,17 @@ class ReplayBuffer:
 
     def push(self, state, action, reward, next_state, terminal):
         i = self.position
-        self.states[i], self.next_states[i] = torch.as_tensor(state), torch.as_tensor(next_state)
-        self.actions[i], self.rewards[i], self.terminal[i] = action, reward, float(terminal)
-        self.position = (i + 1) % self.capacity            # overwrite the oldest when full
+        self.states[i] = torch.as_tensor(state)
+        self.next_states[i] = torch.as_tensor(next_state)
+        self.actions[i], self.rewards[i] = action, reward
+        self.terminal[i] = float(terminal)
+        self.position = (i + 1) % self.capacity        # overwrite the oldest when full
         self.size = min(self.size + 1, self.capacity)
 
     def sample(self, batch_size: int):
         i = torch.randint(self.size, (batch_size,), generator=self.generator)
-        return self.states[i], self.actions[i], self.rewards[i], self.next_states[i], self.terminal[i]
+        return (self.states[i], self.actions[i], self.rewards[i], self.next_states[i],
+                self.terminal[i])
 
 
 def epsilon(step: int, start: float, end: float, decay_steps: int) -> float:
@@ -217,13 +233,13 @@ def epsilon(step: int, start: float, end: float, decay_steps: int) -> float:
 # clipping** caps the size of each step for the same reason.
 
 # %%
-def dqn_update(q, target_q, optimizer, batch, gamma: float, max_grad_norm: float) -> float:
+def dqn_update(q, target_q, optimizer, batch, gamma: float, max_grad_norm: float):
     """One gradient step on a minibatch of transitions; returns the loss."""
     states, actions, rewards, next_states, terminal = batch
-    with torch.no_grad():   # target: r + γ max_a' Q_target(s', a'), just r after a terminal state
+    with torch.no_grad():   # r + γ max_a' Q_target(s', a'); just r after a terminal
         best_next = target_q(next_states).max(dim=1).values
         target = rewards + gamma * (1.0 - terminal) * best_next
-    predicted = q(states).gather(1, actions[:, None]).squeeze(1)   # Q(s, a) of the actions taken
+    predicted = q(states).gather(1, actions[:, None]).squeeze(1)   # Q(s, a) as taken
     loss = F.smooth_l1_loss(predicted, target)                    # the Huber loss
     optimizer.zero_grad()
     loss.backward()
@@ -232,10 +248,14 @@ def dqn_update(q, target_q, optimizer, batch, gamma: float, max_grad_norm: float
     return loss.item()
 
 # %% [markdown]
-# The settings, next to those of PyTorch's official DQN tutorial {cite}`paszke2017dqn`, which
-# trains the same network for 600 episodes on a GPU (50 on a CPU, where it does not get far).
-# Ours differ where they buy speed: a larger learning rate, a faster linear ε schedule, and the
-# Nature DQN's periodic hard copy of the target network instead of a soft update every step.
+# The settings, next to those of PyTorch's official DQN tutorial {cite}`paszke2017dqn` (the same
+# network, trained for a fixed 600 episodes on a GPU, 50 on a CPU) and of the RL Baselines3 Zoo
+# ([`hyperparams/dqn.yml`](https://github.com/DLR-RM/rl-baselines3-zoo/blob/master/hyperparams/dqn.yml),
+# entry `CartPole-v1`, marked "Almost Tuned": `n_timesteps: 5e4`, `learning_rate: 2.3e-3`,
+# `batch_size: 64`, `train_freq: 256`, `gradient_steps: 128`, `net_arch=[256, 256]`). Ours
+# take from the Nature DQN one update every 4 environment steps and a periodic hard copy of
+# the target network, with minibatches of 256 transitions. They were picked in a few short
+# trial runs that fit this chapter's CPU budget, not tuned exhaustively.
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -243,134 +263,204 @@ import pandas as pd
 
 DQN = dict(hidden=128, buffer_size=P.buffer_size, batch_size=P.batch_size, gamma=0.99,
            lr=P.lr, eps_start=1.0, eps_end=P.eps_end, eps_decay_steps=P.eps_decay_steps,
-           learning_starts=P.learning_starts, target_every=P.target_every, max_grad_norm=10.0,
-           max_steps=P.max_steps)
-pd.DataFrame({
-    "PyTorch DQN tutorial": ["4-128-128-2 MLP", "10,000", "128", "0.99", "AdamW, 1e-4 (3e-4 in later versions)",
-                             "0.9 → 0.05 (0.01), exponential", "soft update, τ = 0.005 every step",
-                             "Huber; gradient values clipped at 100", "600 episodes (GPU)"],
-    "this chapter": ["4-128-128-2 MLP", f"{DQN['buffer_size']:,}", f"{DQN['batch_size']}", f"{DQN['gamma']}",
-                     f"Adam, {DQN['lr']:g}", f"{DQN['eps_start']:g} → {DQN['eps_end']:g}, linear over "
-                     f"{DQN['eps_decay_steps']:,} steps", f"hard copy every {DQN['target_every']} updates",
-                     f"Huber; gradient norm clipped at {DQN['max_grad_norm']:g}",
-                     f"until solved (at most {DQN['max_steps']:,} steps)"],
-}, index=["Q-network", "replay buffer", "minibatch", "discount γ", "optimizer, learning rate",
-          "exploration ε", "target network", "loss", "training length"])
+           learning_starts=P.learning_starts, target_every=P.target_every,
+           train_every=P.train_every, max_grad_norm=10.0, steps=P.dqn_steps,
+           eval_every=P.eval_every)
+ours = ["4-128-128-2 MLP", f"{DQN['buffer_size']:,}", f"{DQN['batch_size']}",
+        f"{DQN['gamma']}", f"Adam, {DQN['lr']:g}",
+        f"{DQN['eps_start']:g} → {DQN['eps_end']:g}, linear over "
+        f"{DQN['eps_decay_steps']:,} steps",
+        f"every {DQN['train_every']} env steps",
+        f"hard copy every {DQN['target_every']} updates",
+        f"Huber; gradient norm clipped at {DQN['max_grad_norm']:g}",
+        f"{DQN['steps']:,} env steps per seed"]
+tutorial = ["4-128-128-2 MLP", "10,000", "128", "0.99", "AdamW, 1e-4 (3e-4 later)",
+            "0.9 → 0.05 (0.01), exponential", "every env step",
+            "soft update, τ = 0.005 every step",
+            "Huber; gradient values clipped at 100",
+            "600 episodes (GPU), 50 (CPU)"]
+zoo = ["4-256-256-2 MLP", "100,000", "64", "0.99", "Adam, 2.3e-3",
+       "1 → 0.04, linear over 8,000 steps", "128 updates every 256 env steps",
+       "hard copy every 10 env steps", "Huber; gradient norm clipped at 10",
+       "50,000 env steps"]
+pd.DataFrame({"PyTorch DQN tutorial": tutorial, "RL Zoo (CartPole-v1)": zoo,
+              "this chapter": ours},
+             index=["Q-network", "replay buffer", "minibatch", "discount γ",
+                    "optimizer, learning rate", "exploration ε", "updates",
+                    "target network", "loss", "training length"])
 
 # %% [markdown]
-# ## 3. Training until solved
+# ## 3. Training, and when is it solved?
 #
-# The loop below is the whole algorithm: act ε-greedily, store the transition, learn from a
-# random minibatch, refresh the target network now and then. Note `terminated` versus
-# `truncated`: when the pole falls there is no future reward, but when the 500-step limit cuts an
-# episode short the future was still there, so only `terminated` zeroes the bootstrap term.
+# The loop below is the whole algorithm: act ε-greedily, store the transition, every 4 steps
+# learn from a random minibatch, refresh the target network now and then. Note `terminated`
+# versus `truncated`: when the pole falls there is no future reward, but when the 500-step limit
+# cuts an episode short the future was still there, so only `terminated` zeroes the bootstrap
+# term.
 #
-# Training returns are noisy because of ε, so after each good training episode the loop tests the
-# *greedy* policy on 20 episodes with seeds it never trains on (validation episodes), and stops
-# once it keeps the pole up for all 500 steps in every one of them. The final verdict comes later,
-# on 100 further episodes.
+# Training returns are noisy because of ε, so the agent is judged by its *greedy* policy (no
+# exploration). **Steps to solve**, exactly: every 500 environment steps the greedy policy plays
+# 100 episodes whose seeds training never uses, fresh ones at each checkpoint; the first
+# checkpoint whose mean return is at least 475 (Gymnasium's criterion) gives the number of
+# environment steps to solve. Gymnasium's own numpy-vectorised CartPole plays the 100 episodes
+# side by side, which makes the check cheap.
 
 # %%
-def solves(q, seeds, steps=500):
-    """Whether the greedy policy reaches the 500-step limit in every episode (stops at a failure)."""
-    test_env = gym.make("CartPole-v1")
-    return all(play(test_env, greedy(q), seed)[0] >= steps for seed in seeds)
+eval_env = gym.make_vec("CartPole-v1", num_envs=100,
+                        vectorization_mode="vector_entry_point")
+
+
+def greedy_score(q, seed: int) -> float:
+    """Mean return of the greedy policy over 100 episodes (seeds seed … seed + 99)."""
+    states, _ = eval_env.reset(seed=seed)
+    total, running = np.zeros(100), np.ones(100, dtype=bool)
+    while running.any():
+        with torch.no_grad():
+            actions = q(torch.as_tensor(states)).argmax(1).numpy()
+        states, rewards, terminated, truncated, _ = eval_env.step(actions)
+        total += rewards * running            # an episode that ended earns nothing more
+        running &= ~(terminated | truncated)
+    return float(total.mean())
 
 # %%
-def train_dqn(cfg: dict, seed: int = 0, check_seeds=range(1000, 1020)):
+def train_dqn(cfg: dict, seed: int):
+    """DQN for cfg["steps"] env steps; greedy score on 100 fresh episodes at times."""
     torch.manual_seed(seed)
-    env = gym.make("CartPole-v1")
+    env, rng = gym.make("CartPole-v1"), np.random.default_rng(seed)
     env.action_space.seed(seed)
-    rng = np.random.default_rng(seed)
     q = QNetwork(hidden=cfg["hidden"])
     target_q = copy.deepcopy(q)
-    optimizer = torch.optim.Adam(q.parameters(), lr=cfg["lr"])
+    optimizer = torch.optim.Adam(q.parameters(), lr=cfg["lr"], fused=True)
     buffer = ReplayBuffer(cfg["buffer_size"], 4, seed)
-    log = dict(returns=[], steps=[], losses=[], solved_at=None, updates=0)
+    log = dict(steps=[], scores=[], best=None, best_score=-1.0, updates=0)
     state, _ = env.reset(seed=seed)
-    episode_return, bar = 0.0, tqdm(total=cfg["max_steps"], desc="DQN env steps", mininterval=1)
-    for step in range(1, cfg["max_steps"] + 1):
+    for step in range(1, cfg["steps"] + 1):
         eps = epsilon(step, cfg["eps_start"], cfg["eps_end"], cfg["eps_decay_steps"])
         action = env.action_space.sample() if rng.random() < eps else greedy(q)(state)
         next_state, reward, terminated, truncated, _ = env.step(action)
         buffer.push(state, action, reward, next_state, terminated)
-        state, episode_return = next_state, episode_return + reward
-        if buffer.size >= cfg["learning_starts"]:
-            batch = buffer.sample(cfg["batch_size"])
-            log["losses"].append(dqn_update(q, target_q, optimizer, batch, cfg["gamma"], cfg["max_grad_norm"]))
+        state = env.reset()[0] if terminated or truncated else next_state
+        if buffer.size >= cfg["learning_starts"] and step % cfg["train_every"] == 0:
+            dqn_update(q, target_q, optimizer, buffer.sample(cfg["batch_size"]),
+                       cfg["gamma"], cfg["max_grad_norm"])
             log["updates"] += 1
             if log["updates"] % cfg["target_every"] == 0:
                 target_q.load_state_dict(q.state_dict())
-        if terminated or truncated:
-            log["returns"].append(episode_return)
-            log["steps"].append(step)
-            bar.update(step - bar.n)
-            bar.set_postfix(episode=len(log["returns"]), ret=episode_return, eps=round(eps, 3))
-            state, episode_return = env.reset()[0], 0.0
-            if log["returns"][-1] >= P.check_above and solves(q, check_seeds):
-                log["solved_at"] = step
-                break
-    bar.close()
+        if step % cfg["eval_every"] == 0:   # fresh evaluation seeds at every checkpoint
+            score = greedy_score(q, seed=1_000_000 * (seed + 1) + 100 * step)
+            log["steps"].append(step), log["scores"].append(score)
+            if score > log["best_score"]:
+                log["best_score"], log["best"] = score, copy.deepcopy(q)
     return q, log
 
-# %%
-started = time.perf_counter()
-q, log = train_dqn(DQN, seed=0)
-train_seconds = time.perf_counter() - started
+# %% [markdown]
+# Three seeds, `P.seed` and the two after it, each trained for the same fixed number of steps.
+# Training does not stop at "solved": it keeps going, so we can see what happens afterwards.
 
 # %%
-episodes = len(log["returns"])
-if log["solved_at"] is None:
-    print(f"not solved within {DQN['max_steps']:,} env steps ({episodes} episodes)")
-else:
-    print(f"solved after {episodes} episodes = {log['solved_at']:,} env steps and "
-          f"{log['updates']:,} gradient updates, in {train_seconds:.0f} s on this machine's CPU")
-    print(f"the PyTorch tutorial trains for 600 episodes: this is {600 / episodes:.1f}× fewer")
+dqn_seeds = [P.seed + i for i in range(P.dqn_seeds)]
+runs, started = {}, time.perf_counter()
+for seed in dqn_seeds:
+    runs[seed] = train_dqn(DQN, seed)
+    print(f"seed {seed}: {runs[seed][1]['updates']:,} updates, "
+          f"best greedy score {runs[seed][1]['best_score']:.1f}")
+dqn_seconds = (time.perf_counter() - started) / len(dqn_seeds)
+print(f"{dqn_seconds:.0f} s per seed on this machine's CPU")
 
 # %% [markdown]
-# The learning curve shows each training episode's return (noisy: ε still forces some random
-# moves) and its moving average over 20 episodes.
+# Per seed: the steps to solve (the first checkpoint at 475 or more), the best checkpoint, the
+# score at the end of training, and the best checkpoint tested again on another 100 unseen
+# episodes (seeds 10,000 to 10,099): picking the best of many noisy checkpoints flatters it, a
+# second test does not.
 
-# %% mystnb={"figure": {"caption": "DQN on CartPole-v1: the return of each training episode (with \u03b5-greedy exploration), its 20-episode moving average, the random policy's mean and Gymnasium's threshold of 475.", "name": "fig-08-dqn-curve"}, "image": {"alt": "Line chart of episode return against episode for DQN: returns stay near 20 for about 100 episodes, then climb irregularly; the moving average rises to between 100 and 250 while single episodes spike higher; a dashed line marks 475 and a dotted one the random policy."}}
-def moving_average(values, window=20):
-    values = np.asarray(values, dtype=float)
-    return np.array([values[max(0, i - window + 1):i + 1].mean() for i in range(len(values))])
+# %%
+rows = {}
+for seed, (q_final, log) in runs.items():
+    scores = np.array(log["scores"])
+    solved = np.flatnonzero(scores >= env.spec.reward_threshold)
+    rows[f"seed {seed}"] = {
+        "steps to solve": f"{log['steps'][solved[0]]:,}" if len(solved)
+        else f"not within {DQN['steps']:,}",
+        "checkpoints ≥ 475": f"{len(solved)} of {len(scores)}",
+        "best score (at step)":
+            f"{scores.max():.1f} ({log['steps'][scores.argmax()]:,})",
+        "final score": f"{scores[-1]:.1f}",
+        "best checkpoint, retested": f"{greedy_score(log['best'], seed=10_000):.1f}"}
+dqn_table = pd.DataFrame(rows).T
+dqn_table
 
-
+# %% mystnb={"figure": {"caption": "DQN on CartPole-v1, three seeds: the greedy policy's mean return over 100 fresh unseen episodes at every checkpoint, against environment steps, with Gymnasium's threshold and the random policy's mean.", "name": "fig-08-dqn-curve"}, "image": {"alt": "Three jagged lines of greedy score against environment steps, one per seed, rising from near zero within a few thousand steps and then moving up and down between checkpoints, with a dashed threshold line near the top and a dotted random-policy line near the bottom."}}
 fig, ax = plt.subplots(figsize=(7, 3.4))
-ax.plot(range(1, episodes + 1), log["returns"], color="C0", alpha=0.35, label="episode return")
-ax.plot(range(1, episodes + 1), moving_average(log["returns"]), color="C0", label="moving average (20)")
-ax.axhline(env.spec.reward_threshold, color="k", ls="--", lw=1, label="solved threshold (475)")
+for seed, (_, log) in runs.items():
+    ax.plot(log["steps"], log["scores"], marker=".", label=f"seed {seed}")
+ax.axhline(env.spec.reward_threshold, color="k", ls="--", lw=1, label="solved (475)")
 ax.axhline(random_returns.mean(), color="C3", ls=":", lw=1, label="random policy")
-ax.set(xlabel="episode", ylabel="return (steps survived)", ylim=(0, 520), title="DQN learning CartPole-v1")
-ax.legend(fontsize=8, loc="upper left")
+ax.set(xlabel="environment steps", ylabel="greedy mean return (100 episodes)",
+       ylim=(0, 520), title="DQN on CartPole-v1: the greedy policy at each checkpoint")
+ax.legend(fontsize=8, loc="lower right")
 fig.tight_layout()
 plt.show()
 
 # %% [markdown]
-# **What to notice.** For the first hundred or so episodes the agent mostly explores and the
-# returns stay near the random baseline. Once ε has decayed and the Q-values have propagated back
-# from the falls, the returns climb, irregularly, because each update changes the policy for every
-# state at once. Their moving average stays far below 500: during training one action in twenty is still random,
-# and an agent trained only until it is good enough has not learned to recover from all of those
-# pushes. The *greedy* policy, tested separately, already balances the pole for all 500 steps;
-# that is why we judge the agent by its greedy episodes, not by its training curve.
-#
-# ## 4. Is it solved? 100 unseen episodes
-#
-# Gymnasium's criterion: the mean return over 100 consecutive episodes is at least 475. The greedy
-# policy (no exploration) plays 100 episodes whose seeds it never saw during training.
+# What holds on every seed we ran (seeds 0 to 6, in the five runs of three seeds that the
+# robustness check makes): every seed's best checkpoint is far above the random policy, and
+# retested on new episodes it stays far above it (the claim below compares the *worst* seed with
+# the random policy). Whether a seed *solves* within the budget varies: the table above says
+# which did in this run.
 
 # %%
-test_env = gym.make("CartPole-v1")
-test_returns = np.array([play(test_env, greedy(q), seed)[0] for seed in range(10_000, 10_100)])
-print(f"greedy DQN over 100 unseen episodes: mean return {test_returns.mean():.1f} "
-      f"(min {test_returns.min():.0f}); threshold {env.spec.reward_threshold}")
+best_retest = {s: greedy_score(log["best"], seed=10_000)
+               for s, (_, log) in runs.items()}
+worst_best = min(best_retest.values())
+claim("dqn_worst_seed_best_minus_random", worst_best - random_returns.mean(), "> 150",
+      tol=40, parts={"dqn": worst_best, "random": random_returns.mean()},
+      says="every seed's best checkpoint, retested on 100 unseen episodes, beats the "
+           "random policy by more than 150 steps")
+final_scores = [log["scores"][-1] for _, log in runs.values()]
+claim("dqn_mean_final_score", np.mean(final_scores), "< 475", tol=60,
+      parts={"best_mean": np.mean([log["best_score"] for _, log in runs.values()])},
+      says="averaged over the seeds, the policy at the end of training is below the "
+           "threshold")
+timing("dqn_seconds_per_seed", dqn_seconds, says="DQN training time per seed, this CPU")
 
 # %% [markdown]
-# ## 5. Watch it
+# And after a seed has solved? Training goes on for the same fixed budget, and the greedy score
+# moves on too. The next claim measures, over the seeds that solved in this run, the largest
+# share of *later* checkpoints still at 475 or more: below one means that no seed which solved
+# stayed solved at every later checkpoint.
+
+# %%
+stayed, n_solved = [], 0
+for _, log in runs.values():
+    scores = np.array(log["scores"])
+    solved = np.flatnonzero(scores >= env.spec.reward_threshold)
+    n_solved += len(solved) > 0
+    if len(solved) and solved[0] + 1 < len(scores):   # later checkpoints at 475 or more
+        stayed.append(np.mean(scores[solved[0] + 1:] >= env.spec.reward_threshold))
+claim("dqn_solved_stays_solved_fraction", max(stayed, default=0.0), "< 1", tol=0.3,
+      parts={"seeds_solved": n_solved, "seeds": len(runs)},
+      says="no seed that reached 475 stayed at 475 or more at every later checkpoint")
+
+# %% [markdown]
+# **What to notice.** In this run {glue:text}`dqn_solved_stays_solved_fraction__seeds_solved:.0f`
+# of {glue:text}`dqn_solved_stays_solved_fraction__seeds:.0f` seeds reached the threshold
+# within the budget, and none that did stayed there at every later checkpoint: the greedy score
+# jumps between checkpoints, because every update changes the policy in all states at once. By
+# the end of training the seeds average {glue:text}`dqn_mean_final_score:.1f`, below the
+# threshold, against {glue:text}`dqn_mean_final_score__best_mean:.1f` for their best
+# checkpoints. That is why the best checkpoint is kept, and retested on new episodes before it
+# is trusted. DQN's large variance across seeds and its instability under continued training
+# are well known ([Henderson et al. 2018](https://arxiv.org/abs/1709.06560));
+# the robustness check of this book runs the chapter on five seeds, and the claims above hold on
+# all of them. The goal we set for this chapter, every seed solved with a median of at most
+# 25,000 steps (half the RL Zoo's budget), is therefore not something this chapter claims: with
+# 12,000 steps per seed on two CPU cores, the table shows which seeds get there.
+
+# %% [markdown]
+# ## 4. Watch it
 #
-# The agent's first test episode, drawn frame by frame from the state alone (no game window
+# The best checkpoint of seed `P.seed` (the first row of the table) plays the first retest
+# episode, drawn frame by frame from the state alone (no game window
 # needed): the cart's position and the pole's angle are all it takes. Every tenth step is shown,
 # at twice the real speed.
 
@@ -393,29 +483,34 @@ def animate_cartpole(states, every: int = 10, title: str = "") -> str:
     def draw(t):
         x, _, theta, _ = states[t]
         cart.set_x(x - 0.2)
-        pole.set_data([x, x + np.sin(theta)], [0.1, 0.1 + np.cos(theta)])   # pole length 1 for display
+        pole.set_data([x, x + np.sin(theta)], [0.1, 0.1 + np.cos(theta)])   # length 1
         label.set_text(f"{title} step {t}")
         return cart, pole, label
 
     frames = range(0, len(states), every)
-    html = animation.FuncAnimation(fig, draw, frames=frames, interval=100).to_jshtml(default_mode="loop")
+    player = animation.FuncAnimation(fig, draw, frames=frames, interval=100)
+    html = player.to_jshtml(default_mode="loop")
     plt.close(fig)
     return html
 
 
-_, episode_states = play(test_env, greedy(q), seed=10_000)
+q = runs[P.seed][1]["best"]             # seed P.seed's best checkpoint
+test_env = gym.make("CartPole-v1")
+episode_return, episode_states = play(test_env, greedy(q), seed=10_000)
+print(f"this episode lasts {episode_return:.0f} steps")
 html = animate_cartpole(episode_states, every=10, title="DQN,")
-alt = "Animation of the trained agent balancing the pole on the cart for 500 steps"
-# The player's icons would come from a Font Awesome CDN; the site serves everything itself.
+alt = "Animation of the trained agent pushing the cart to keep the pole upright"
+# The player's icons would come from a Font Awesome CDN; the site serves all by itself.
 html = re.sub(r'<link rel="stylesheet"[^>]*font-awesome[^>]*>', "", html)
 display(HTML(html.replace("<img id=", f'<img alt="{alt}" id=', 1)))
 
 # %% [markdown]
-# The pole hardly moves: the agent corrects each tilt with small pushes, and the cart drifts
-# slowly along the track. Try `play(test_env, random_policy, 0)` in place of the greedy policy to
-# see the difference.
+# The printed length says how this episode ended (500 is the time limit). Watch how the agent
+# corrects each tilt and where the cart goes: an episode also ends when the cart leaves the
+# track. Try `play(test_env, random_policy, 0)` in place of the greedy policy to see the
+# difference.
 #
-# ## 6. What has the network learned?
+# ## 5. What has the network learned?
 #
 # The greedy policy is a *map* from the four state numbers to an action. Fixing the cart's
 # position and velocity, we can draw it over the pole's angle and angular velocity: red where the
@@ -423,19 +518,21 @@ display(HTML(html.replace("<img id=", f'<img alt="{alt}" id=', 1)))
 
 # %%
 def policy_map(q, x: float = 0.0, x_dot: float = 0.0, n: int = 81):
-    """Q(push right) − Q(push left) over pole angle and angular velocity, for fixed cart state."""
+    """Q(push right) − Q(push left) over pole angle and angular velocity, cart fixed."""
     theta, theta_dot = torch.linspace(-0.21, 0.21, n), torch.linspace(-2.0, 2.0, n)
     grid_t, grid_td = torch.meshgrid(theta, theta_dot, indexing="xy")
-    states = torch.stack([torch.full_like(grid_t, x), torch.full_like(grid_t, x_dot), grid_t, grid_td], -1)
+    states = torch.stack([torch.full_like(grid_t, x), torch.full_like(grid_t, x_dot),
+                          grid_t, grid_td], -1)
     with torch.no_grad():
         values = q(states.reshape(-1, 4))
     preference = (values[:, 1] - values[:, 0]).reshape(n, n)
     fig, ax = plt.subplots(figsize=(4.6, 3.4))
     limit = float(preference.abs().max())
-    image = ax.imshow(preference, origin="lower", aspect="auto", cmap="RdBu_r", vmin=-limit, vmax=limit,
-                      extent=(-0.21, 0.21, -2.0, 2.0))
+    image = ax.imshow(preference, origin="lower", aspect="auto", cmap="RdBu_r",
+                      vmin=-limit, vmax=limit, extent=(-0.21, 0.21, -2.0, 2.0))
     fig.colorbar(image, ax=ax, label="Q(right) − Q(left)")
-    ax.set(xlabel="pole angle θ (rad, + = leaning right)", ylabel="angular velocity θ̇ (rad/s)",
+    ax.set(xlabel="pole angle θ (rad, + = leaning right)",
+           ylabel="angular velocity θ̇ (rad/s)",
            title=f"greedy action with cart at x = {x:+.1f}, ẋ = {x_dot:+.1f}")
     fig.tight_layout()
     return fig
@@ -445,17 +542,20 @@ policy_map(q)
 plt.show()
 
 # %% [markdown]
-# The boundary between blue and red is a tilted line: push right when the pole is falling to the
-# right, or leaning right without falling back, which is the shape of the rule a control engineer
-# would derive from the physics (a linear controller), found here from rewards alone. The angular
-# velocity matters most: the agent catches the pole before it has tilted far. Move the cart with the sliders (with a running kernel) and watch
-# the boundary shift: near the track's ends the agent also has to steer the cart back.
+# Compare the boundary between blue and red with the rule a control engineer would derive from
+# the physics (a linear controller): push right when the pole is falling to the right, or
+# leaning right without falling back, a tilted straight line in this plane. The network has to
+# find its boundary from rewards alone, and different seeds find different ones. Move the cart
+# with the sliders (with a running kernel) and watch the boundary shift: near the track's ends
+# the agent also has to steer the cart back.
 
 # %%
 import ipywidgets as widgets
 
-x_slider = widgets.FloatSlider(value=0.0, min=-2.0, max=2.0, step=0.25, description="cart x")
-v_slider = widgets.FloatSlider(value=0.0, min=-1.5, max=1.5, step=0.25, description="cart ẋ")
+x_slider = widgets.FloatSlider(value=0.0, min=-2.0, max=2.0, step=0.25,
+                               description="cart x")
+v_slider = widgets.FloatSlider(value=0.0, min=-1.5, max=1.5, step=0.25,
+                               description="cart ẋ")
 
 
 def show_policy(x, x_dot):
@@ -464,23 +564,29 @@ def show_policy(x, x_dot):
 
 
 display(widgets.VBox([widgets.HBox([x_slider, v_slider]),
-                      widgets.interactive_output(show_policy, {"x": x_slider, "x_dot": v_slider})]))
+                      widgets.interactive_output(show_policy,
+                                                 {"x": x_slider, "x_dot": v_slider})]))
 
 # %% [markdown]
-# ## 7. A second family: policy gradients (REINFORCE)
+# ## 6. A second family: policy gradients (REINFORCE)
 #
 # DQN learns *values* and acts greedily on them. A **policy gradient** method learns the policy
 # directly: a network outputs the probability of each action, the agent samples from it, and after
 # each episode every action's log-probability is pushed up in proportion to the return that
 # followed it. That is REINFORCE {cite}`williams1992simple`, in a dozen lines: no replay buffer, no
-# target network, no ε, since sampling from the policy explores by itself. Normalising the returns
-# of an episode (subtracting their mean) acts as a simple *baseline* that reduces the variance.
+# target network, no ε, since sampling from the policy explores by itself. Below, the returns of
+# each episode are normalised (their mean subtracted, divided by their standard deviation). That
+# is a common *heuristic* that reduces the variance of the updates, not a baseline in the strict
+# sense: a proper baseline depends only on the state, so it leaves the gradient unbiased, while
+# the episode's own mean depends on the actions taken in it, so the update is biased, episode
+# by episode. The unbiased version learns a value $V(s)$ and subtracts it (exercise 4, the core
+# of A2C); it is not run here to keep the chapter inside its time budget.
 
 # %%
 def train_reinforce(episodes: int, lr: float, gamma: float = 0.99, seed: int = 0):
     torch.manual_seed(seed)
     env, generator = gym.make("CartPole-v1"), torch.Generator().manual_seed(seed)
-    policy = nn.Sequential(nn.Linear(4, 128), nn.ReLU(), nn.Linear(128, 2))   # action logits
+    policy = nn.Sequential(nn.Linear(4, 128), nn.ReLU(), nn.Linear(128, 2))   # logits
     optimizer = torch.optim.Adam(policy.parameters(), lr=lr)
     returns, steps, total_steps = [], [], 0
     state, _ = env.reset(seed=seed)
@@ -502,7 +608,8 @@ def train_reinforce(episodes: int, lr: float, gamma: float = 0.99, seed: int = 0
         g = torch.tensor(to_go[::-1])
         g = (g - g.mean()) / (g.std() + 1e-8) if len(g) > 1 else g - g.mean()
         log_probs = F.log_softmax(policy(torch.as_tensor(np.array(states))), dim=-1)
-        loss = -(log_probs[torch.arange(len(actions)), torch.tensor(actions)] * g).mean()
+        taken = log_probs[torch.arange(len(actions)), torch.tensor(actions)]
+        loss = -(taken * g).mean()
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
@@ -510,31 +617,57 @@ def train_reinforce(episodes: int, lr: float, gamma: float = 0.99, seed: int = 0
         returns.append(sum(rewards)), steps.append(total_steps)
     return policy, returns, steps
 
+# %% [markdown]
+# REINFORCE for `P.reinforce_episodes` episodes (400 in the CPU profile), seeded with
+# `P.seed`; its training returns are those of the sampled policy it learns.
 
-policy, reinforce_returns, reinforce_steps = train_reinforce(P.reinforce_episodes, lr=P.reinforce_lr)
+# %%
+policy, reinforce_returns, reinforce_steps = train_reinforce(
+    P.reinforce_episodes, lr=P.reinforce_lr, seed=P.seed)
+last20 = np.mean(reinforce_returns[-20:])
 print(f"REINFORCE: {P.reinforce_episodes} episodes, {reinforce_steps[-1]:,} env steps; "
-      f"mean return of the last 20 episodes {np.mean(reinforce_returns[-20:]):.1f}")
+      f"mean return of the last 20 episodes {last20:.1f}")
+claim("reinforce_last20_minus_random", last20 - random_returns.mean(), "> 50", tol=40,
+      parts={"reinforce": last20, "random": random_returns.mean()},
+      says="at the end of training, REINFORCE's sampled policy lasts more than 50 "
+           "steps longer than the random policy")
+claim("reinforce_last20_return", last20, "< 475", tol=40,
+      says="REINFORCE's training returns are still below the threshold")
 
-# %% mystnb={"figure": {"caption": "Return against environment steps for DQN and REINFORCE on CartPole-v1 (20-episode moving averages).", "name": "fig-08-dqn-vs-reinforce"}, "image": {"alt": "Two rising curves of training return against environment steps: DQN rises from about 2,500 steps and stays above REINFORCE, which rises more slowly; both stay well below the dashed threshold at 475."}}
+# %% mystnb={"figure": {"caption": "REINFORCE on CartPole-v1: the return of each training episode (actions sampled from the policy) and its 20-episode moving average, against environment steps.", "name": "fig-08-reinforce"}, "image": {"alt": "A noisy curve of training return against environment steps for REINFORCE, with its moving average, starting near the dotted random-policy line and rising, below the dashed threshold line."}}
+def moving_average(values, window=20):
+    values = np.asarray(values, dtype=float)
+    return np.array([values[max(0, i - window + 1):i + 1].mean()
+                     for i in range(len(values))])
+
+
 fig, ax = plt.subplots(figsize=(7, 3.2))
-ax.plot(log["steps"], moving_average(log["returns"]), label="DQN (value-based, off-policy)")
-ax.plot(reinforce_steps, moving_average(reinforce_returns), label="REINFORCE (policy gradient, on-policy)")
+ax.plot(reinforce_steps, reinforce_returns, color="C1", alpha=0.3,
+        label="episode return")
+ax.plot(reinforce_steps, moving_average(reinforce_returns), color="C1",
+        label="moving average (20)")
 ax.axhline(env.spec.reward_threshold, color="k", ls="--", lw=1, label="threshold (475)")
-ax.set(xlabel="environment steps", ylabel="return (moving average of 20)", ylim=(0, 520))
+ax.axhline(random_returns.mean(), color="C3", ls=":", lw=1, label="random policy")
+ax.set(xlabel="environment steps", ylabel="training return", ylim=(0, 520))
 ax.legend(fontsize=8)
 fig.tight_layout()
 plt.show()
 
 # %% [markdown]
-# **What to notice.** REINFORCE uses each episode once and throws it away; DQN replays every
-# transition many times, so per environment step it learns faster. Per unit of *computation* the
-# picture reverses: REINFORCE does one gradient step per episode, DQN one per environment step.
+# **What to notice.** REINFORCE's last 20 training episodes last
+# {glue:text}`reinforce_last20_minus_random__reinforce:.0f` steps on average, against
+# {glue:text}`reinforce_last20_minus_random__random:.1f` for the random policy: it has learned
+# to balance better than chance, and is still below the threshold (these are the returns of the
+# sampled policy it trains, not of a greedy one). REINFORCE uses each episode once and throws
+# it away; DQN replays every transition many times, so it can learn more from each environment
+# step. Per unit of *computation* the picture reverses: REINFORCE does one gradient step per
+# episode, DQN one every few environment steps.
 # Policy gradients also handle continuous actions naturally (a network can output the mean of a
 # Gaussian), which Q-learning's $\max_a$ cannot. Modern methods such as A2C and PPO combine both
 # ideas: a policy (actor) trained with a learned value function (critic) as its baseline.
 
 # %% [markdown]
-# ## 8. From CartPole to Atari
+# ## 7. From CartPole to Atari
 #
 # CartPole hands the agent four clean numbers. The Nature DQN {cite:p}`mnih2015human` saw only
 # what a human player sees, the screen of an Atari 2600 through the Arcade Learning Environment
@@ -548,6 +681,17 @@ plt.show()
 #   processed frames, stacked as 4 channels, make the state (nearly) Markov.
 # - **A convolutional Q-network** reads that 4×84×84 stack: three convolutions, one hidden layer of
 #   512 units, one output per joystick action.
+# - **Reward clipping.** Scores differ by orders of magnitude between games; clipping every
+#   reward to $[-1, 1]$ (its sign) is what let one learning rate and one network fit all 49.
+#   The price: the agent cannot tell a small reward from a large one {cite:p}`mnih2015human`.
+# - **Life-loss terminals and no-op starts.** In training, losing a life is treated as the end of
+#   an episode (no bootstrap past it), which speeds up learning; evaluation episodes begin with
+#   up to 30 "do nothing" actions at random, so the agent cannot memorise one opening
+#   {cite:p}`mnih2015human`.
+# - **Sticky actions.** Gymnasium's `v5` Atari environments repeat the previous action with
+#   probability `0.25` by default, a later proposal against memorised action sequences
+#   ([Machado et al. 2018](https://arxiv.org/abs/1709.06009)); the Nature setting has no such
+#   randomness, so the cell below turns it off with `repeat_action_probability=0.0`.
 #
 # These steps take a dozen lines, written out below (Gymnasium's `AtariPreprocessing` wrapper does
 # the same with OpenCV). `ale-py` ships the game ROMs, so this runs offline; without it, the cell
@@ -558,13 +702,14 @@ from collections import deque
 
 
 def preprocess(frame, previous):
-    """Max of two consecutive grey frames (removes flicker), shrunk to 84×84, as uint8."""
+    """Max of two consecutive grey frames (no flicker), shrunk to 84×84, as uint8."""
     frame = torch.from_numpy(np.maximum(frame, previous)).float()[None, None]
-    return F.interpolate(frame, size=(84, 84), mode="area")[0, 0].round().to(torch.uint8)
+    small = F.interpolate(frame, size=(84, 84), mode="area")[0, 0]
+    return small.round().to(torch.uint8)
 
 
 def atari_step(env, action, repeat: int = 4):
-    """Repeat an action for 4 frames; return the processed last frame, summed reward, done."""
+    """Repeat an action for 4 frames; return processed frame, summed reward, done."""
     frames, total, done = [], 0.0, False
     for _ in range(repeat):
         frame, reward, terminated, truncated, _ = env.step(action)
@@ -572,7 +717,8 @@ def atari_step(env, action, repeat: int = 4):
         total, done = total + reward, terminated or truncated
         if done:
             break
-    return preprocess(frames[-1], frames[-2] if len(frames) > 1 else frames[-1]), total, done
+    previous = frames[-2] if len(frames) > 1 else frames[-1]
+    return preprocess(frames[-1], previous), total, done
 
 
 # %%
@@ -582,25 +728,30 @@ try:
     have_atari = True
 except ImportError:
     have_atari = False
-    print("ale-py is not installed (pip install ale-py): the network below is shown on the shapes alone")
+    print("ale-py is not installed (pip install ale-py): "
+          "the network below is shown on the shapes alone")
 
-if have_atari:   # repeat_action_probability=0: the deterministic Atari of the Nature paper
-    atari = gym.make("ALE/Breakout-v5", obs_type="grayscale", frameskip=1, repeat_action_probability=0.0)
+if have_atari:   # repeat_action_probability=0: the deterministic Atari of Nature DQN
+    atari = gym.make("ALE/Breakout-v5", obs_type="grayscale", frameskip=1,
+                     repeat_action_probability=0.0)
     atari.action_space.seed(0)
     frame, _ = atari.reset(seed=0)
-    history = deque([preprocess(frame, frame)] * 4, maxlen=4)   # the last 4 processed frames
-    for _ in range(P.atari_steps):        # a few random moves, to get the ball into play
+    history = deque([preprocess(frame, frame)] * 4, maxlen=4)   # last 4 processed
+    for _ in range(P.atari_steps):        # a few random moves put the ball into play
         frame, _, _ = atari_step(atari, atari.action_space.sample())
         history.append(frame)
     stacked, raw = torch.stack(list(history)), atari.unwrapped.ale.getScreenRGB()
     n_actions = atari.action_space.n
     print("actions:", atari.unwrapped.get_action_meanings())
 else:
-    raw, stacked, n_actions = np.zeros((210, 160, 3), np.uint8), torch.zeros(4, 84, 84, dtype=torch.uint8), 4
-print(f"raw screen {raw.shape} {raw.dtype} → network input {tuple(stacked.shape)} {stacked.dtype}")
+    raw, n_actions = np.zeros((210, 160, 3), np.uint8), 4
+    stacked = torch.zeros(4, 84, 84, dtype=torch.uint8)
+print(f"raw screen {raw.shape} {raw.dtype} → "
+      f"network input {tuple(stacked.shape)} {stacked.dtype}")
 
 # %% mystnb={"figure": {"caption": "Breakout as the Nature DQN sees it: the raw 210\u00d7160 colour screen, then the last four preprocessed 84\u00d784 grey frames stacked as the network's input.", "name": "fig-08-atari-frames"}, "image": {"alt": "Left, a colour Breakout screen with bricks, ball and paddle; right, four small grey 84 by 84 frames in which the ball appears at successive positions."}}
-fig, axes = plt.subplots(1, 5, figsize=(9, 2.6), gridspec_kw={"width_ratios": [1.3, 1, 1, 1, 1]})
+fig, axes = plt.subplots(1, 5, figsize=(9, 2.6),
+                         gridspec_kw={"width_ratios": [1.3, 1, 1, 1, 1]})
 axes[0].imshow(raw)
 axes[0].set_title("raw 210×160×3", fontsize=8)
 for i, ax in enumerate(axes[1:]):
@@ -616,7 +767,7 @@ plt.show()
 
 # %%
 class NatureDQN(nn.Module):
-    """Mnih et al. 2015: three convolutions, a 512-unit hidden layer, one Q-value per action."""
+    """Mnih et al. 2015: three convolutions, a 512-unit layer, a Q-value per action."""
     def __init__(self, n_actions: int, frames: int = 4):
         super().__init__()
         self.features = nn.Sequential(
@@ -635,7 +786,9 @@ nature = NatureDQN(n_actions=n_actions)
 x = torch.zeros(1, 4, 84, 84, dtype=torch.uint8)
 def describe(layer) -> str:
     if isinstance(layer, nn.Conv2d):
-        return f"conv {layer.in_channels}→{layer.out_channels}, {layer.kernel_size[0]}×{layer.kernel_size[1]}, stride {layer.stride[0]}"
+        size = f"{layer.kernel_size[0]}×{layer.kernel_size[1]}"
+        return (f"conv {layer.in_channels}→{layer.out_channels}, {size}, "
+                f"stride {layer.stride[0]}")
     if isinstance(layer, nn.Linear):
         return f"fully connected {layer.in_features}→{layer.out_features}"
     return type(layer).__name__.lower()
@@ -647,15 +800,25 @@ for layer in [*nature.features, *nature.head]:
     h = layer(h)
     if not isinstance(layer, nn.ReLU):
         params = sum(p.numel() for p in layer.parameters())
-        print(f"{describe(layer):<32} {str(tuple(h.shape)):>15} {params:>10,} parameters")
+        shape = str(tuple(h.shape))
+        print(f"{describe(layer):<32} {shape:>15} {params:>10,} parameters")
 n_params = sum(p.numel() for p in nature.parameters())
 print(f"total for {n_actions} actions: {n_params:,} parameters; "
-      f"for all 18 Atari actions: {sum(p.numel() for p in NatureDQN(18).parameters()):,}")
+      f"for all 18 Atari actions: {count_parameters(NatureDQN(18)):,}")
 
 # %% [markdown]
-# Ninety-five percent of the 1.7 million parameters sit in the one fully connected layer that
-# reads the 64×7×7 feature maps. The untrained network already maps the real frames to one
-# value per action, on whatever `device` this notebook runs:
+# Most parameters sit in the one fully connected layer that reads the 64×7×7 feature maps:
+
+# %%
+fc_share = count_parameters(nature.head[1]) / count_parameters(nature)
+claim("nature_dqn_fc_share", fc_share, "> 0.9", tol=0.005,
+      parts={"parameters": count_parameters(nature)},
+      says="most of the Nature DQN's parameters are in its first fully connected layer")
+
+# %% [markdown]
+# That is {glue:text}`nature_dqn_fc_share:.0%` of the
+# {glue:text}`nature_dqn_fc_share__parameters:,.0f` parameters. The untrained network already
+# maps the real frames to one value per action, on whatever `device` this notebook runs:
 
 # %%
 nature = nature.to(device)
@@ -663,44 +826,69 @@ frames = stacked[None].to(device)
 with torch.no_grad():
     print("Q-values of the untrained network:", nature(frames).cpu().numpy().round(3))
 
+
+# %% [markdown]
+# How long would training take at the paper's scale? One update is a forward and backward pass
+# on a minibatch of 32 stacks plus an RMSProp step. `torch.utils.benchmark` times it properly:
+# a few warm-up updates first (on a GPU with `cudnn.benchmark` the first calls pick the
+# convolution algorithms), synchronisation with the GPU, and blocks of repeated updates for
+# at least `P.atari_min_time` seconds, of which it reports the median.
+
+# %%
+from torch.utils import benchmark
+
 batch = torch.randint(0, 256, (32, 4, 84, 84), dtype=torch.uint8, device=device)
 optimizer = torch.optim.RMSprop(nature.parameters(), lr=2.5e-4)
-started = time.perf_counter()
-for _ in range(P.atari_timing_updates):   # time a few minibatch updates of 32 stacks
-    loss = nature(batch).pow(2).mean()
+
+
+def atari_update():
+    loss = nature(batch).pow(2).mean()    # a stand-in loss: the cost is the same
     optimizer.zero_grad()
     loss.backward()
     optimizer.step()
-if device.type == "cuda":
-    torch.cuda.synchronize()
-per_update = (time.perf_counter() - started) / P.atari_timing_updates
-updates = 50_000_000 // 4 // 4     # 50 M frames, an action every 4 frames, an update every 4 actions
-print(f"one update: {per_update * 1000:.0f} ms on {device.type}; the paper's {updates:,} updates "
-      f"would take about {updates * per_update / 3600:.0f} hours of updates alone")
+
+
+for _ in range(3):                        # warm-up
+    atari_update()
+timer = benchmark.Timer("atari_update()", globals={"atari_update": atari_update},
+                        num_threads=torch.get_num_threads())
+per_update = timer.blocked_autorange(min_run_time=P.atari_min_time).median
+agent_steps = 50_000_000        # the paper's "frames": agent steps of 4 emulator frames
+updates = agent_steps // 4      # one update every 4 agent steps ("update frequency" 4)
+days_of_play = agent_steps * 4 / 60 / 86_400   # the Atari runs at 60 frames per second
+timing("atari_update_seconds", per_update, says="one Nature-DQN update, minibatch 32")
+timing("atari_update_hours", updates * per_update / 3600,
+       says="the paper's updates at this machine's measured rate")
+claim("atari_days_of_play", days_of_play, "> 38", tol=0.005,
+      says="50 million agent steps of 4 frames at 60 Hz are about 38 days of play")
+print(f"one update: {per_update * 1000:.1f} ms on {device.type}; {updates:,} updates "
+      f"would take about {updates * per_update / 3600:,.0f} hours of updates alone")
 
 # %% [markdown]
-# That estimate is why there is no Atari training here: the Nature DQN trained each game for 50
-# million frames (about 38 days of play) with a replay memory of the last million transitions,
-# minibatches of 32, RMSProp at a learning rate of 0.00025, ε decaying from 1 to 0.1 over the
-# first million frames, and a target network refreshed every 10,000 updates
+# That estimate is why there is no Atari training here. The Nature DQN trained each game for 50
+# million frames, "around 38 days of game experience in total" {cite:p}`mnih2015human`; the
+# frames it counts are the ones the agent sees, every fourth emulator frame, so at the Atari's
+# 60 frames per second they are {glue:text}`atari_days_of_play:.1f` days of play and, with an
+# update every 4 actions, 12.5 million updates. At the rate measured above on this machine's
+# {glue:text}`atari_update_seconds:.3f` s per update, that is
+# {glue:text}`atari_update_hours:,.0f` hours of updates alone, before playing a single frame.
+# On a GPU one update takes far less; this chapter's GPU setting has not been run, so no GPU
+# time is given here. The rest of the paper's recipe: a replay memory of the last million
+# transitions, minibatches of 32, RMSProp at a learning rate of 0.00025, ε decaying from 1 to
+# 0.1 over the first million frames, and a target network refreshed every 10,000 updates
 # {cite:p}`mnih2015human`. The algorithm is the one you trained above; only the scale differs.
 
 # %% [markdown]
 # ## Checks
 #
-# The claims of this chapter, asserted on this run's results.
+# The last structural checks, then the table of every claim this run made: its value, the
+# condition it must meet on every seed, and the sentence it backs.
 
 # %%
-assert random_returns.mean() < 50, "a random policy keeps the pole up for only a few dozen steps"
-assert log["solved_at"] is not None, "DQN did not pass its own solved check within max_steps"
-assert test_returns.mean() >= env.spec.reward_threshold == 475, \
-    f"greedy DQN mean return {test_returns.mean():.1f} is below Gymnasium's threshold"
-assert episodes < 600, "solved with fewer episodes than the PyTorch tutorial's 600"
-assert np.mean(reinforce_returns[-20:]) > 3 * random_returns.mean(), "REINFORCE learned to balance"
-assert sum(p.numel() for p in NatureDQN(18).parameters()) == 1_693_362   # Nature DQN, 18 actions
+assert count_parameters(NatureDQN(18)) == 1_693_362   # the Nature DQN for 18 actions
 assert tuple(stacked.shape) == (4, 84, 84) and raw.shape == (210, 160, 3)
 assert html.count("data:image/png;base64") <= 60, "the animation stays light"
-print("all checks passed")
+report()
 
 # %% [markdown]
 # ## Exercises
@@ -708,14 +896,16 @@ print("all checks passed")
 # 1. **Double DQN.** The $\max$ in the target both *chooses* and *evaluates* the next action with
 #    the same noisy estimates, so it is biased upwards. Double DQN {cite:p}`vanhasselt2016deep`
 #    chooses with the online network and evaluates with the target network. Change one line of
-#    `dqn_update` and compare episodes-to-solve.
+#    `dqn_update` and compare the steps to solve and the Q-values, seed by seed.
 #
 # ```{dropdown} Solution
 # Replace the line computing `best_next` by
 # `best_next = target_q(next_states).gather(1, q(next_states).argmax(1, keepdim=True)).squeeze(1)`.
-# On CartPole the two solve in a similar number of episodes; the difference shows in the
-# Q-values, which Double DQN keeps closer to the true discounted returns (at most
-# $1/(1-\gamma) = 100$ here). Print `q(states).max(1).values.mean()` for both to see it.
+# Whether it solves in fewer steps is a question for several seeds: the table in section 3
+# shows how much one seed can differ from the next. What Double DQN was designed to change is
+# the Q-values, which it keeps closer to the true discounted returns (at most
+# $1/(1-\gamma) = 100$ here) {cite:p}`vanhasselt2016deep`. Print
+# `q(states).max(1).values.mean()` for both to see it.
 # ```
 #
 # 2. **Take the stabilisers away.** Set `target_every=1` (no target network) or make the replay
@@ -725,8 +915,9 @@ print("all checks passed")
 # Without a target network every update chases its own moving target and the returns oscillate
 # or collapse after first rising. With a tiny buffer the agent learns only from its last few
 # dozen steps, which are strongly correlated and all come from its current behaviour: it forgets
-# what failure looked like once it stops failing, and performance swings. Both effects are what
-# {cite:p}`mnih2015human` report in their ablations.
+# what failure looked like once it stops failing, and performance swings. In the Nature
+# paper's ablations on Atari games, removing either replay or the target network lowered the
+# scores {cite:p}`mnih2015human`.
 # ```
 #
 # 3. **Truncated is not terminated.** Push `terminated or truncated` into the buffer instead of
@@ -736,8 +927,8 @@ print("all checks passed")
 # At step 500 the pole is still up; the episode ends only because of a time limit the agent cannot
 # see (the time is not in the state). Marking it terminal teaches the network that some perfectly
 # good states are worth nothing, which contradicts what it learns from identical states earlier in
-# other episodes. On CartPole it slows learning and makes the greedy policy less stable near the
-# limit; in tasks with long horizons it can prevent learning altogether.
+# other episodes. On CartPole it can slow learning and make the greedy policy less stable near
+# the limit; in tasks with long horizons it can prevent learning altogether.
 # ```
 #
 # 4. **From REINFORCE to actor-critic.** Give the policy network a second head that predicts the
@@ -748,7 +939,7 @@ print("all checks passed")
 # Output three numbers from the last layer: two logits and a value. The loss becomes
 # `-(log_prob * (g - v).detach()).mean() + 0.5 * (g - v).pow(2).mean()` with `g` the raw
 # (un-normalised) returns-to-go. The learned baseline depends on the state, so it removes more
-# variance than the per-episode mean; the curve rises more steadily.
+# variance than the per-episode mean, without its bias; compare the two curves.
 # ```
 #
 # ## References
