@@ -107,3 +107,35 @@ def imagenet_resnet18(sha256: str = RESNET18_SHA256) -> nn.Module:
     model = resnet18(weights=None)
     load_weights(path, model)
     return model.eval()
+
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+def imagenet_features(model: nn.Module, images: torch.Tensor, size: int = 112,
+                      batch_size: int = 256, device: torch.device | str | None = None
+                      ) -> torch.Tensor:
+    """Features of grey images (N, 1, H, W) in [0, 1] from an ImageNet network, on the CPU.
+
+    Each batch is resized to size×size, copied to 3 channels and normalised with ImageNet's
+    mean and standard deviation only when it is its turn, so memory holds one enlarged batch,
+    never the whole set (10,000 digits at 112×112×3 would take 1.5 GB as float32).
+    `model` should end in its features (e.g. a ResNet with `fc = nn.Identity()`) and be in
+    eval mode, so BatchNorm uses its stored statistics.
+    """
+    if images.ndim != 4 or images.shape[1] not in (1, 3):
+        raise ValueError(f"images must be (N, 1 or 3, H, W), got {tuple(images.shape)}")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+    device = torch.device(device) if device is not None else next(model.parameters()).device
+    mean = torch.tensor(IMAGENET_MEAN, device=device).view(1, 3, 1, 1)
+    std = torch.tensor(IMAGENET_STD, device=device).view(1, 3, 1, 1)
+    outputs = []
+    with torch.no_grad():
+        for batch in images.split(batch_size):
+            batch = torch.nn.functional.interpolate(batch.to(device).float(), size=(size, size),
+                                                    mode="bilinear", align_corners=False)
+            batch = batch.expand(-1, 3, -1, -1) if batch.shape[1] == 1 else batch
+            outputs.append(model((batch - mean) / std).float().cpu())
+    return torch.cat(outputs)

@@ -93,3 +93,35 @@ def test_resnet18_loads_a_present_verified_file(tmp_path, monkeypatch):
     assert not model.training
     with pytest.raises(DataCorrupt, match="corrupt"):     # the official checksum rejects it
         imagenet_resnet18()
+
+
+def test_imagenet_features_transform_each_batch_only(tmp_path, monkeypatch):
+    """Chapter 09's ResNet-18 path on small weights made here: never the whole set enlarged."""
+    import torch.nn as nn
+    import torch.nn.functional as F
+    from torchvision.models import resnet18
+
+    from demystify.data import sha256sum
+    from demystify.weights import imagenet_features
+
+    monkeypatch.setenv("DEMYSTIFY_DATA", str(tmp_path))
+    monkeypatch.delenv("DEMYSTIFY_DOWNLOAD", raising=False)
+    torch.manual_seed(0)
+    path = save_weights(resnet18(weights=None), tmp_path / "torchvision" / "resnet18-f37072fd.pth")
+    model = imagenet_resnet18(sha256=sha256sum(path))
+    model.fc = nn.Identity()
+    images = torch.rand(10, 1, 16, 16)
+    seen = []
+    interpolate = F.interpolate
+
+    def spy(x, *args, **kwargs):
+        seen.append(len(x))
+        return interpolate(x, *args, **kwargs)
+
+    monkeypatch.setattr(F, "interpolate", spy)
+    features = imagenet_features(model, images, size=32, batch_size=4)
+    assert features.shape == (10, 512) and seen == [4, 4, 2]
+    one = imagenet_features(model, images[7:8], size=32, batch_size=4)
+    assert torch.allclose(one[0], features[7], atol=1e-5)  # batching does not change a feature
+    with pytest.raises(ValueError, match="must be"):
+        imagenet_features(model, images[:, 0], size=32)
