@@ -118,31 +118,59 @@ device, P = start("10_azure_gpus")          # on a CPU: one torch thread
 #
 # $$\text{peak} = \text{cores used} \times \text{clock} \times \underbrace{\text{FMA units} \times \text{lanes} \times 2}_{\text{FLOPs per cycle}}$$
 #
-# We assume two FMA units per core (true of current server and desktop cores) and the clock the
-# operating system reports. That clock is the weak point: a core in *turbo* runs faster than
-# its nominal clock, and then a measurement could beat this "peak" — the check below would
-# catch it. A 16-bit format only has a higher peak where the CPU has units for it (AVX-512
-# bf16/fp16 or Intel's AMX matrix tiles); without them, 16-bit numbers are converted and
-# multiplied in the fp32 units at best, so their peak is fp32's.
+# We assume two FMA units per core (true of current server and desktop cores). The weak point is
+# the **clock**. The operating system reports a nominal clock, but a core in *turbo* runs
+# faster, and a virtual machine often hides both the CPU model and its turbo clock. A peak at
+# the nominal clock is therefore not an upper bound: an earlier run of this chapter measured an
+# fp32 multiply *above* it on this machine, which is how we found out. So the peak below uses the
+# highest clock we can justify: the kernel's maximum frequency where it reports one, else the
+# highest turbo clock of the CPU's product family where we know it (for AMD's third-generation
+# EPYC, "Milan", the fastest part's maximum boost, from AMD's product pages), else the
+# nominal clock, and says which. A 16-bit format only has a higher peak where the CPU has units
+# for it (AVX-512 bf16/fp16 or Intel's AMX matrix tiles); without them, 16-bit numbers are
+# converted and multiplied in the fp32 units at best, so their peak is fp32's.
 
 # %%
+# Highest turbo clock (GHz) of a CPU family, by /proc/cpuinfo (vendor, family, model).
+# AMD EPYC 7003 "Milan" (family 25, model 1): the EPYC 72F3's maximum boost clock.
+FAMILY_MAX_TURBO_GHZ = {("AuthenticAMD", "25", "1"): 4.1}
+
+
+def max_clock_ghz() -> tuple[float | None, str]:
+    """The highest clock a core can run at, and where that number comes from."""
+    cpufreq = Path("/sys/devices/system/cpu/cpu0/cpufreq/cpuinfo_max_freq")
+    if cpufreq.exists():
+        return int(cpufreq.read_text()) / 1e6, "the kernel's maximum frequency"
+    info = Path("/proc/cpuinfo")
+    lines = info.read_text().splitlines() if info.exists() else []
+    pairs = (line.split(":", 1) for line in lines if ":" in line)
+    fields = {k.strip(): v.strip() for k, v in pairs}
+    key = tuple(fields.get(k, "") for k in ("vendor_id", "cpu family", "model"))
+    if key in FAMILY_MAX_TURBO_GHZ:
+        return FAMILY_MAX_TURBO_GHZ[key], "the CPU family's highest turbo clock"
+    return cpu.ghz, "the nominal clock (turbo unknown: measurements may beat it)"
+
+
 cpu = cpu_info()
 threads = torch.get_num_threads()
 cores_used = min(threads, cpu.cores) if device.type == "cpu" else cpu.cores
+clock, clock_source = max_clock_ghz()
 
 
 def cpu_peak(precision: str) -> float | None:
     """Peak TFLOP/s of the cores torch uses: cores used × clock × FLOPs per cycle."""
     per_cycle = cpu.flops_per_cycle(precision)
-    if per_cycle is None or cpu.ghz is None:
+    if per_cycle is None or clock is None:
         return None
-    return cores_used * cpu.ghz * per_cycle / 1e3
+    return cores_used * clock * per_cycle / 1e3
 
 
 print(f"CPU  {cpu.model}: {cpu.cores} cores; torch uses {threads} thread(s)")
-ghz = cpu.ghz or float("nan")
-print(f"     clock {ghz:.3f} GHz (as the OS reports it), widest vectors {cpu.simd} "
-      f"({cpu.fp32_lanes} fp32 lanes), FMA {'yes' if cpu.fma else 'no'}")
+ghz = clock or float("nan")
+nominal = cpu.ghz or float("nan")
+print(f"     nominal clock {nominal:.3f} GHz; peak clock {ghz:.3f} GHz, {clock_source}")
+print(f"     widest vectors {cpu.simd} ({cpu.fp32_lanes} fp32 lanes), "
+      f"FMA {'yes' if cpu.fma else 'no'}")
 for precision in ("fp32", "bf16", "fp16"):
     peak = cpu_peak(precision)
     print(f"     {precision} peak = {cores_used} core(s) × {ghz:.3f} GHz × "
@@ -260,10 +288,11 @@ if device.type == "cpu" and no_16bit_units and "bf16" in best.index:
 
 # %% [markdown]
 # On this CPU the best fp32 multiply reaches a fraction
-# {glue:text}`matmul_best_fraction_of_peak:.3f` of the estimated peak — below 1, as it must be,
-# and close to it: a large fp32 matrix multiply is the one kernel that libraries tune to keep
-# every FMA unit busy. Datasheet peaks assume every unit busy on every cycle; no whole network
-# gets there (section 3 measures how far a training step is). Where the CPU has no 16-bit units,
+# {glue:text}`matmul_best_fraction_of_peak:.3f` of the estimated peak — below 1, as it must be.
+# A large fp32 matrix multiply is the one kernel libraries tune to keep every FMA unit busy;
+# how close it seems to come also depends on the clock the peak assumes, and ours is the
+# highest one the core could run at, so the true fraction is at least this. Peaks assume every
+# unit busy on every cycle; no whole network gets there (section 3 measures a training step). Where the CPU has no 16-bit units,
 # bf16 is *not* a speed-up: its best multiply runs at
 # {glue:text}`cpu_bf16_over_fp32_speed:.3f` of fp32's throughput here, because every number is
 # converted on the way in and out. On a GPU with tensor cores the same formats run many times
@@ -912,6 +941,7 @@ plt.show()
 # (exercise 3). Let us check it: the same script, once as a single process (its `main()` run in
 # this notebook, as the only member of a 1-process group) and once on two processes started by
 # `torchrun`. On CPUs the processes talk over gloo; with one GPU per process they would use NCCL.
+# Both runs compute in **float64** (`--dtype float64`), for a reason the result explains.
 
 # %%
 def one_process(*args) -> None:
@@ -939,7 +969,7 @@ ddp_device = "cuda" if enough_gpus else "cpu"
 runs = Path("../data/cache/10_ddp")     # git-ignored; cleared so no stale run is read
 shutil.rmtree(runs, ignore_errors=True)
 common = ["--epochs", P.ddp_epochs, "--global-batch", P.ddp_global_batch,
-          "--device", ddp_device, "--seed", P.seed]
+          "--device", ddp_device, "--seed", P.seed, "--dtype", "float64"]
 one_process("--out", runs / "one", *common)
 print(torchrun(script, "--out", runs / "many", *common, nproc=P.ddp_nproc,
                threads_per_process=1))
@@ -958,13 +988,11 @@ table = pd.DataFrame([{k: run[k] for k in columns} for run in (one, many)])
 table.set_index("world_size")
 
 # %%
-claim("ddp_weight_gap", weight_gap, "<= 1e-5", tol=1e-5,
+claim("ddp_weight_gap", weight_gap, "<= 1e-10", tol=1e-10,
       parts={"loss_gap": loss_gap, "steps": many["steps"]},
       says="2-process DDP reaches the weights of one process up to float rounding")
 claim("ddp_replica_spread", many["replica_checksum_spread"], "== 0", tol=0,
       says="all DDP replicas hold bit-identical weights")
-claim("ddp_test_accuracy", many["test_accuracy"], ">= 0.9", tol=0.02,
-      says="the DDP run learns the digits")
 
 # %% mystnb={"figure": {"caption": "Training loss per step with one process and with two DDP processes (left; the curves lie on top of each other), and their absolute difference on a log scale (right).", "name": "fig-10-ddp"}, "image": {"alt": "Left: two identical falling loss curves over the training steps. Right: the absolute difference between them per step, tiny values near floating-point rounding on a logarithmic axis."}}
 fig, (ax_loss, ax_gap) = plt.subplots(1, 2, figsize=(10, 3.4))
@@ -986,8 +1014,16 @@ plt.show()
 # {glue:text}`ddp_weight_gap__loss_gap:.1e` — the same model up to float rounding, not bit for
 # bit, because the all-reduce adds the two halves' gradients in a different order than one
 # process does. Inside the 2-process run the replicas agree exactly (checksum spread
-# {glue:text}`ddp_replica_spread:.0f`), and the model reaches a test accuracy of
-# {glue:text}`ddp_test_accuracy:.3f`.
+# {glue:text}`ddp_replica_spread:.0f`).
+#
+# Why float64? Training amplifies tiny differences: once a rounding difference tips one ReLU or
+# one max-pool the other way, two runs follow different paths. In float32 — what you would
+# train in — the two runs start out as close as float32 rounding allows, but that is about a
+# billion times coarser than float64's, and an earlier version of this check, in float32,
+# found the runs parted far beyond rounding within a few epochs on some seeds: two equally good
+# models, no longer the same one. Float64 keeps the differences too small to tip anything over
+# this run, so the check isolates what DDP promises — the gradient of the global batch at every
+# step — from the chaos of training.
 #
 # The training times ({glue:text}`ddp_one_process_s:.2f` s for one process,
 # {glue:text}`ddp_many_processes_s:.2f` s for two) are recorded, not compared: on a shared

@@ -128,12 +128,12 @@ BUDGETS: dict[str, dict[str, Any]] = {
                 "copy_mib": [4, 256], "min_time_s": 0.2, "step_time_s": 1.5,
                 "image_size": 224, "batch_size": 2, "compile": False, "variant_steps": 20,
                 "loader_images": 128, "loader_batch": 32, "workers": 2,
-                "ddp_nproc": 2, "ddp_epochs": 4, "ddp_global_batch": 64},
+                "ddp_nproc": 2, "ddp_epochs": 1, "ddp_global_batch": 64},
         "gpu": {"matmul_sizes": [512, 1024, 2048, 4096, 8192], "lowp_sizes": [1024, 4096, 8192],
                 "copy_mib": [16, 2048], "min_time_s": 0.3, "step_time_s": 1.0,
                 "image_size": 224, "batch_size": 128, "compile": True, "variant_steps": 20,
                 "loader_images": 2048, "loader_batch": 128, "workers": 4,
-                "ddp_nproc": 2, "ddp_epochs": 4, "ddp_global_batch": 64},
+                "ddp_nproc": 2, "ddp_epochs": 1, "ddp_global_batch": 64},
     },
 }
 

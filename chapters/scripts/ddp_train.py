@@ -81,6 +81,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
                         help="auto: one GPU per process when there are enough, else CPU")
+    parser.add_argument("--dtype", choices=("float32", "float64"), default="float32",
+                        help="float64 makes rounding differences ~1e9 times smaller (checks)")
     parser.add_argument("--norm", choices=NORMS, default="none",
                         help="normalisation after each conv (syncbatch: GPUs with NCCL only)")
     args = parser.parse_args(argv)
@@ -114,7 +116,7 @@ def setup(choice: str) -> tuple[int, int, torch.device]:
     return dist.get_rank(), dist.get_world_size(), device
 
 
-def digits(global_batch: int, seed: int):
+def digits(global_batch: int, seed: int, dtype: torch.dtype = torch.float32):
     """The course's digit split, trimmed to whole global batches so no rank is ever padded."""
     from demystify import load_digits
     data = load_digits(image_size=8, seed=seed)
@@ -123,8 +125,8 @@ def digits(global_batch: int, seed: int):
         raise SystemExit(f"--global-batch {global_batch} is larger than the "
                          f"{len(data.x_train)} training images")
     mean, std = data.x_train.mean(), data.x_train.std()      # standardise: faster, steadier SGD
-    return (TensorDataset((data.x_train[:usable] - mean) / std, data.y_train[:usable]),
-            TensorDataset((data.x_test - mean) / std, data.y_test))
+    return (TensorDataset(((data.x_train[:usable] - mean) / std).to(dtype), data.y_train[:usable]),
+            TensorDataset(((data.x_test - mean) / std).to(dtype), data.y_test))
 
 
 def save(out: Path, model: nn.Module, metrics: dict) -> None:
@@ -144,13 +146,14 @@ def main(argv: list[str] | None = None) -> None:
     if args.global_batch % world:
         raise SystemExit(f"--global-batch {args.global_batch} must divide evenly over {world} processes")
     torch.manual_seed(args.seed)                       # same initial weights on every rank
-    train_set, test_set = digits(args.global_batch, args.seed)
+    dtype = getattr(torch, args.dtype)
+    train_set, test_set = digits(args.global_batch, args.seed, dtype)
     sampler = DistributedSampler(train_set, num_replicas=world, rank=rank, shuffle=True, seed=args.seed)
     loader = DataLoader(train_set, batch_size=args.global_batch // world, sampler=sampler)
     if args.norm == "syncbatch" and device.type != "cuda":
         raise SystemExit("--norm syncbatch needs one GPU per process (SyncBatchNorm runs only "
                          "on CUDA with NCCL); on CPU/gloo use --norm group")
-    model = SmallCNN(norm=args.norm).to(device)
+    model = SmallCNN(norm=args.norm).to(device, dtype)
     if args.norm == "syncbatch":
         model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
     model = DistributedDataParallel(model,
@@ -185,7 +188,7 @@ def main(argv: list[str] | None = None) -> None:
             x_test, y_test = test_set.tensors
             accuracy = (model.module(x_test.to(device)).argmax(1).cpu() == y_test).float().mean().item()
         metrics = {"world_size": world, "backend": dist.get_backend(), "device": device.type,
-                   "norm": args.norm,
+                   "norm": args.norm, "dtype": args.dtype,
                    "epochs": args.epochs, "global_batch": args.global_batch, "steps": len(losses),
                    "losses": losses, "test_accuracy": accuracy, "replica_checksum_spread": spread,
                    "train_seconds": seconds}
