@@ -1026,12 +1026,15 @@ plt.show()
 # step — from the chaos of training.
 #
 # The training times ({glue:text}`ddp_one_process_s:.2f` s for one process,
-# {glue:text}`ddp_many_processes_s:.2f` s for two) are recorded, not compared: on a shared
-# 2-core machine they depend on who else runs. Do not expect two processes to be faster here.
-# Each step of this small CNN is a fraction of a millisecond of arithmetic per process, while
-# every step also pays a gloo all-reduce through the operating system's network stack, a
-# barrier at which the faster process waits for the slower, and the Python overhead of two
-# data loaders; with two cores and nothing else to overlap, that overhead is not hidden. On GPUs
+# {glue:text}`ddp_many_processes_s:.2f` s for two, in float64) are recorded, not compared,
+# because which one wins depends on who else uses the machine. Two processes split the
+# arithmetic, but every step also pays a gloo all-reduce through the operating system's network
+# stack, a barrier at which the faster process waits for the slower, and the Python overhead of
+# two data loaders. When both cores are free, the halved arithmetic can pay for that; when
+# another program holds one core, the two processes take turns on the other and each barrier
+# waits for a process that is not running. In this chapter's robustness runs, made beside
+# other jobs, the two processes were mostly the slower, not always (`bench/robustness.md` lists
+# both times for every seed). On GPUs
 # with NVLink, for models whose steps take tens of milliseconds, the communication hides behind
 # the backward pass and N GPUs come close to N times the throughput. To keep the *learning* the
 # same when you add GPUs, keep the global batch fixed (each GPU gets less), or grow it and
