@@ -125,7 +125,8 @@ device, P = start("10_azure_gpus")          # on a CPU: one torch thread
 # fp32 multiply *above* it on this machine, which is how we found out. So the peak below uses the
 # highest clock we can justify: the kernel's maximum frequency where it reports one, else the
 # highest turbo clock of the CPU's product family where we know it (for AMD's third-generation
-# EPYC, "Milan", the fastest part's maximum boost, from AMD's product pages), else the
+# EPYC, "Milan", the maximum boost of its fastest part, the EPYC 72F3, as listed in
+# [AnandTech's Milan review](https://www.anandtech.com/show/16529/amd-epyc-milan-review/2)), else the
 # nominal clock, and says which. A 16-bit format only has a higher peak where the CPU has units
 # for it (AVX-512 bf16/fp16 or Intel's AMX matrix tiles); without them, 16-bit numbers are
 # converted and multiplied in the fp32 units at best, so their peak is fp32's.
