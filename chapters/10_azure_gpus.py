@@ -196,8 +196,9 @@ else:
 #    algorithms, filling caches, compiling — so one call runs untimed first.
 # 2. **Synchronise.** PyTorch *queues* GPU work and returns at once, so a clock read right after
 #    `a @ b` measures the queueing, not the multiply. The benchmark timer calls
-#    `torch.cuda.synchronize()` before every clock read when CUDA is present (on a CPU there is
-#    nothing to wait for).
+#    `torch.cuda.synchronize()` before every clock read when CUDA is present; our `bench` also
+#    synchronises after every call, which covers Apple's MPS (on a CPU there is nothing to
+#    wait for).
 # 3. **Fixed threads.** The timer runs the statement with a fixed number of CPU threads (here
 #    the one the chapter uses), so a measurement does not depend on what torch picked.
 # 4. **Median and spread.** `blocked_autorange` repeats the call in blocks until at least
@@ -217,8 +218,11 @@ else:
 # %%
 def bench(fn, min_run_time: float = P.min_time_s) -> tuple[float, float]:
     """Median and IQR seconds per call of fn(), by torch.utils.benchmark."""
-    fn()                                      # warm-up: kernels, caches, algorithms
-    timer = benchmark.Timer("fn()", globals={"fn": fn}, num_threads=threads)
+    def call():
+        fn()
+        synchronize(device)                   # the timer syncs CUDA only; this adds MPS
+    call()                                    # warm-up: kernels, caches, algorithms
+    timer = benchmark.Timer("call()", globals={"call": call}, num_threads=threads)
     measured = timer.blocked_autorange(min_run_time=min_run_time)
     return measured.median, measured.iqr
 
