@@ -16,7 +16,8 @@ ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = ROOT / "chapters"
 CLAIMS_CHAPTERS = ["01_ml_vs_dl", "02_cnn_history", "03_imagenet_architectures",
                    "04_nlp_vectors", "05_question_answering", "06_rcnn",
-                   "07_image_captioning"]
+                   "07_image_captioning", "08_deep_rl", "09_transfer_learning",
+                   "10_azure_gpus"]
 MAX_CODE_LINE = 88
 
 # Prose rule (CONTRIBUTING.md): no decimal number and no percentage typed by hand in a markdown
