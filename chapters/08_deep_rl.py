@@ -23,7 +23,7 @@
 # error which actions pay off in the long run. In this chapter we write out the algorithm that made
 # "deep reinforcement learning" famous, the Deep Q-Network (DQN) that learned to play Atari games
 # from pixels {cite}`mnih2015human`, and train it on a classic control task, balancing a pole on
-# a cart, with three seeds, judged by the official standard, on a CPU
+# a cart, with three seeds, judged by Gymnasium's threshold, on a CPU
 # ({glue:text}`dqn_seconds_per_seed:.0f` s per seed in the stored run). We measure how many
 # environment steps each seed needs to reach that standard, and what happens when training goes
 # on. Then we look at what changes when the input is an Atari screen, and contrast DQN with a
@@ -35,7 +35,8 @@
 # - Write DQN from its parts: a Q-network, a replay buffer, a target network, an ε-greedy
 #   schedule, the Huber loss and gradient clipping, and say what each one is for.
 # - Train it on CartPole-v1 with several seeds, measure the steps each needs to be *solved* by
-#   Gymnasium's own criterion on 100 unseen episodes, and see how much seeds differ.
+#   Gymnasium's threshold of 475, averaged over 100 fresh greedy episodes, and see how much
+#   seeds differ.
 # - Explain how the Nature DQN reads Atari frames: preprocessing, frame stacking and its
 #   convolutional Q-network.
 # - Contrast value-based learning (DQN) with a policy gradient (REINFORCE).
@@ -50,11 +51,13 @@
 # The talk's slide is a single title, **"Deep Reinforcement Learning"**, listed among the *other
 # commonly used deep networks* after R-CNN and image captioning. Behind it stands one result:
 # DeepMind's DQN, a convolutional network that learned 49 Atari games from the screen and the score
-# alone, and reached human level on many of them {cite}`mnih2015human`. This chapter
+# (and, in training, the life counter), and reached human level on many of them
+# {cite}`mnih2015human`. It first appeared in 2013, on seven games {cite:p}`mnih2013playing`;
+# the target network was added in the 2015 Nature version. This chapter
 # - **builds DQN piece by piece** and trains it on CartPole-v1, where a laptop can watch it learn;
-# - **checks the result the way the field does**: Gymnasium's `reward_threshold` of 475 over 100
-#   episodes, on several seeds, and puts the settings beside PyTorch's official DQN tutorial and
-#   the RL Baselines3 Zoo;
+# - **checks the result the way the field does**: Gymnasium's `reward_threshold` of 475,
+#   averaged over 100 episodes, on several seeds, and puts the settings beside PyTorch's
+#   official DQN tutorial and the RL Baselines3 Zoo {cite:p}`raffin2020zoo`;
 # - **shows the Atari side** with real Atari frames (through `ale-py`), the Nature paper's frame
 #   preprocessing and its convolutional Q-network;
 # - **adds a second family** of algorithms, policy gradients, with REINFORCE
@@ -87,7 +90,7 @@ import torch.nn.functional as F
 from IPython.display import HTML, display
 from tqdm.auto import tqdm
 
-from demystify import claim, count_parameters, report, timing
+from demystify import claim, count_parameters, glue, report, timing
 
 # CartPole's networks are tiny: one CPU thread is fastest for them, and a fixed thread
 # count keeps every floating-point sum in the same order: a rerun gives the same agent.
@@ -102,8 +105,8 @@ print(P)
 # has two *actions*, push left or push right. Every step the pole stays up earns a *reward* of +1;
 # the *episode* ends when the pole tilts beyond 12° or the cart leaves the track, or after 500 steps.
 # The *return* of an episode, the sum of its rewards, is therefore the number of steps survived.
-# Gymnasium {cite}`towers2024gymnasium`, the maintained successor of OpenAI Gym, also records when
-# the task counts as *solved*:
+# Gymnasium {cite}`towers2024gymnasium`, the maintained successor of OpenAI Gym, also records a
+# `reward_threshold` above which the task counts as *solved*:
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -111,7 +114,7 @@ env = gym.make("CartPole-v1")
 print("state:  ", env.observation_space)
 print("actions:", env.action_space, "(0 = push left, 1 = push right)")
 print(f"an episode lasts at most {env.spec.max_episode_steps} steps; "
-      f"solved = mean return ≥ {env.spec.reward_threshold} over 100 episodes")
+      f"reward_threshold = {env.spec.reward_threshold}")
 
 # %% [markdown]
 # One function plays an episode with any *policy* (a function from state to action) and returns
@@ -136,23 +139,26 @@ random_returns = np.array([play(env, random_policy, seed)[0] for seed in range(1
 print(f"random policy over 100 episodes: mean return {random_returns.mean():.1f} "
       f"(min {random_returns.min():.0f}, max {random_returns.max():.0f})")
 claim("random_mean_return", random_returns.mean(), "< 30", tol=5,
-      says="a random policy keeps the pole up for a few dozen steps at most")
+      says="a random policy keeps the pole up for about two dozen steps on average")
 
 # %% [markdown]
 # Pushing at random keeps the pole up for {glue:text}`random_mean_return:.1f` steps on average:
-# that is the baseline, and 475 is the goal.
+# that is the baseline that never learned, and 475 is the goal. Gymnasium registers only the
+# threshold; averaging it over 100 episodes is the convention of OpenAI Gym's old leaderboard
+# (made for training episodes). Here the 100 episodes are fresh ones played by the greedy policy.
 #
 # ## 2. DQN, piece by piece
 #
 # **Q-learning** estimates, for each state $s$ and action $a$, the *action value* $Q(s, a)$: the
 # return to expect after taking $a$ in $s$ and acting well afterwards. If we knew $Q$, acting well
-# would be easy: take the action with the largest $Q$. $Q$ satisfies the *Bellman equation*
+# would be easy: take the action with the largest $Q$. The best one, $Q^*$, satisfies the
+# *Bellman optimality equation*
 #
-# $$Q(s, a) = \mathbb{E}_{r, s'}\left[\, r + \gamma \max_{a'} Q(s', a') \;\middle|\; s, a \right],$$
+# $$Q^*(s, a) = \mathbb{E}_{r, s'}\left[\, r + \gamma \max_{a'} Q^*(s', a') \;\middle|\; s, a \right],$$
 #
 # the reward now plus the discounted ($\gamma < 1$) value of the best action in the next state
 # $s'$, averaged over the rewards and next states that taking $a$ in $s$ can lead to (CartPole is
-# deterministic, so there is only one; Atari with random no-op starts or sticky actions is not).
+# deterministic, so there is only one; Atari with sticky actions is not).
 # A sampled transition gives one draw of the bracket, and regressing on many draws estimates the
 # average. DQN {cite}`mnih2015human` makes $Q$ a neural network and trains it to satisfy that
 # equation on transitions $(s, a, r, s')$ the agent has experienced. For CartPole the network is a
@@ -183,10 +189,11 @@ def greedy(q):
 #
 # 1. **Experience replay.** Consecutive steps of one episode are almost identical, a poor
 #    minibatch for SGD. The agent stores its transitions in a *replay buffer* and trains on random
-#    samples of it, which decorrelates them and reuses each experience many times.
+#    samples of it, which decorrelates them and reuses each experience many times. The idea is
+#    older than DQN: experience replay comes from {cite:t}`lin1992self`.
 # 2. **A target network.** The target $r + \gamma \max_{a'} Q(s', a')$ depends on the network
 #    being trained, so every update moves the goal too. DQN computes targets with a *copy* of the
-#    network that is refreshed only every few hundred updates.
+#    network that is refreshed every $C$ updates ($C$ = 10,000 in the Nature DQN, 250 here).
 # 3. **ε-greedy exploration.** An agent that always takes its current best action never finds
 #    better ones. With probability ε it acts at random; ε decays from 1 (pure exploration) to a
 #    small floor as the estimates improve.
@@ -250,12 +257,23 @@ def dqn_update(q, target_q, optimizer, batch, gamma: float, max_grad_norm: float
 # %% [markdown]
 # The settings, next to those of PyTorch's official DQN tutorial {cite}`paszke2017dqn` (the same
 # network, trained for a fixed 600 episodes on a GPU, 50 on a CPU) and of the RL Baselines3 Zoo
+# {cite:p}`raffin2020zoo`
 # ([`hyperparams/dqn.yml`](https://github.com/DLR-RM/rl-baselines3-zoo/blob/master/hyperparams/dqn.yml),
 # entry `CartPole-v1`, marked "Almost Tuned": `n_timesteps: 5e4`, `learning_rate: 2.3e-3`,
 # `batch_size: 64`, `train_freq: 256`, `gradient_steps: 128`, `net_arch=[256, 256]`). Ours
 # take from the Nature DQN one update every 4 environment steps and a periodic hard copy of
-# the target network, with minibatches of 256 transitions. They were picked in a few short
-# trial runs that fit this chapter's CPU budget, not tuned exhaustively.
+# the target network, with minibatches of 256 transitions; ε reaches its floor only after
+# 10,000 of the 12,000 steps. They were picked in a few short trial runs that fit this
+# chapter's CPU budget, on seeds 0 and 1, which are also reported below: a selection on
+# reported seeds, so read the table with that in mind. A later search on seeds 100 to 102
+# (100 to 104 for one setting), which are not reported, tried ε decayed over 3,000 to 6,000
+# steps, a smaller replay buffer that is overwritten, soft target updates, a decaying
+# learning rate and an update at every step; within 12,000 steps none solved more of those
+# seeds than these settings did, so the settings stayed as they were.[^zoo-target]
+#
+# [^zoo-target]: In Stable-Baselines3, which the Zoo runs, `target_update_interval: 10` counts
+#     environment steps, and the network is not updated while the agent collects its 256
+#     steps; so the target copy is in effect refreshed once per phase of 128 updates.
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -300,10 +318,10 @@ pd.DataFrame({"PyTorch DQN tutorial": tutorial, "RL Zoo (CartPole-v1)": zoo,
 #
 # Training returns are noisy because of ε, so the agent is judged by its *greedy* policy (no
 # exploration). **Steps to solve**, exactly: every 500 environment steps the greedy policy plays
-# 100 episodes whose seeds training never uses, fresh ones at each checkpoint; the first
-# checkpoint whose mean return is at least 475 (Gymnasium's criterion) gives the number of
-# environment steps to solve. Gymnasium's own numpy-vectorised CartPole plays the 100 episodes
-# side by side, which makes the check cheap.
+# 100 episodes whose start states are drawn with seeds that training never uses, fresh ones at
+# each checkpoint; the first checkpoint whose mean return is at least 475 (Gymnasium's
+# threshold) gives the number of environment steps to solve. Gymnasium's own
+# numpy-vectorised CartPole plays the 100 episodes side by side, which makes the check cheap.
 
 # %%
 eval_env = gym.make_vec("CartPole-v1", num_envs=100,
@@ -311,7 +329,9 @@ eval_env = gym.make_vec("CartPole-v1", num_envs=100,
 
 
 def greedy_score(q, seed: int) -> float:
-    """Mean return of the greedy policy over 100 episodes (seeds seed … seed + 99)."""
+    """Mean return of `q`'s greedy policy over 100 episodes whose start states are
+    drawn from one generator seeded with `seed`; `q` maps a batch of states to
+    one score per action."""
     states, _ = eval_env.reset(seed=seed)
     total, running = np.zeros(100), np.ones(100, dtype=bool)
     while running.any():
@@ -370,8 +390,8 @@ print(f"{dqn_seconds:.0f} s per seed on this machine's CPU")
 # %% [markdown]
 # Per seed: the steps to solve (the first checkpoint at 475 or more), the best checkpoint, the
 # score at the end of training, and the best checkpoint tested again on another 100 unseen
-# episodes (seeds 10,000 to 10,099): picking the best of many noisy checkpoints flatters it, a
-# second test does not.
+# episodes (start states drawn with seed 10,000): picking the best of many noisy checkpoints
+# flatters it, a second test does not.
 
 # %%
 rows = {}
@@ -402,11 +422,30 @@ fig.tight_layout()
 plt.show()
 
 # %% [markdown]
+# A random policy is a baseline that never learned. A fairer one is what the physics gives for
+# free: a control engineer's two-line rule that pushes the cart towards the side the pole is
+# falling to, right when $\theta + 0.5\,\dot\theta > 0$ (angle plus half the angular velocity),
+# left otherwise. It is scored exactly like the network, on the same 100 retest episodes.
+
+# %%
+def hand_rule(states):
+    """Scores (left, right) for a batch of states: right wins when θ + 0.5 θ̇ > 0."""
+    right = (states[:, 2] + 0.5 * states[:, 3] > 0).float()
+    return torch.stack([1 - right, right], 1)
+
+
+hand_score = greedy_score(hand_rule, seed=10_000)
+claim("hand_rule_score", hand_score, ">= 475", tol=0.005,
+      says="the two-line hand rule solves CartPole on the 100 retest episodes")
+
+# %% [markdown]
 # What holds on every seed we ran (seeds 0 to 6, in the five runs of three seeds that the
 # robustness check makes): every seed's best checkpoint is far above the random policy, and
-# retested on new episodes it stays far above it (the claim below compares the *worst* seed with
-# the random policy). Whether a seed *solves* within the budget varies: the table above says
-# which did in this run.
+# retested on new episodes it stays far above it. Against the hand rule it is the other way
+# round: the worst seed's best checkpoint stays below it. Both claims compare the *worst* seed.
+# Tolerances: a run on another machine takes other rounding paths, and RL training is chaotic
+# enough that its scores then differ like another seed's, so the score tolerances are about
+# twice their standard deviation over seeds 0 to 4.
 
 # %%
 best_retest = {s: greedy_score(log["best"], seed=10_000)
@@ -416,53 +455,87 @@ claim("dqn_worst_seed_best_minus_random", worst_best - random_returns.mean(), ">
       tol=40, parts={"dqn": worst_best, "random": random_returns.mean()},
       says="every seed's best checkpoint, retested on 100 unseen episodes, beats the "
            "random policy by more than 150 steps")
+claim("dqn_worst_seed_best_minus_hand_rule", worst_best - hand_score, "< 0", tol=40,
+      parts={"dqn": worst_best, "hand_rule": hand_score},
+      says="the worst seed's best checkpoint, retested, scores below the hand rule")
 final_scores = [log["scores"][-1] for _, log in runs.values()]
-claim("dqn_mean_final_score", np.mean(final_scores), "< 475", tol=60,
+claim("dqn_mean_final_score", np.mean(final_scores), "< 475", tol=30,
       parts={"best_mean": np.mean([log["best_score"] for _, log in runs.values()])},
       says="averaged over the seeds, the policy at the end of training is below the "
            "threshold")
 timing("dqn_seconds_per_seed", dqn_seconds, says="DQN training time per seed, this CPU")
 
 # %% [markdown]
+# Did every seed solve? The goal set for this chapter was every seed solved, with a median of
+# at most 25,000 environment steps (half the RL Zoo's budget). The next claim counts the seeds
+# of this run that reached 475 at some checkpoint.
+
+# %%
+first_solved = {}          # seed → index of its first checkpoint at 475 or more
+for seed, (_, log) in runs.items():
+    solved = np.flatnonzero(np.array(log["scores"]) >= env.spec.reward_threshold)
+    if len(solved):
+        first_solved[seed] = solved[0]
+n_solved = len(first_solved)
+claim("dqn_seeds_solved_share", n_solved / len(runs), "< 1", tol=0.34,
+      parts={"solved": n_solved, "seeds": len(runs)},
+      says="not every seed solves within the budget of environment steps")
+eps_at_solve = [epsilon(runs[s][1]["steps"][i], DQN["eps_start"], DQN["eps_end"],
+                        DQN["eps_decay_steps"]) for s, i in first_solved.items()]
+glue("dqn_eps_at_first_solve", min(eps_at_solve, default=float("nan")))
+
+# %% [markdown]
 # And after a seed has solved? Training goes on for the same fixed budget, and the greedy score
 # moves on too. The next claim measures, over the seeds that solved in this run, the largest
 # share of *later* checkpoints still at 475 or more: below one means that no seed which solved
-# stayed solved at every later checkpoint.
+# stayed solved at every later checkpoint. In a run where no seed solves it holds vacuously
+# (the share is then set to zero); its tolerance allows about one later checkpoint in ten.
 
 # %%
-stayed, n_solved = [], 0
-for _, log in runs.values():
-    scores = np.array(log["scores"])
-    solved = np.flatnonzero(scores >= env.spec.reward_threshold)
-    n_solved += len(solved) > 0
-    if len(solved) and solved[0] + 1 < len(scores):   # later checkpoints at 475 or more
-        stayed.append(np.mean(scores[solved[0] + 1:] >= env.spec.reward_threshold))
-claim("dqn_solved_stays_solved_fraction", max(stayed, default=0.0), "< 1", tol=0.3,
-      parts={"seeds_solved": n_solved, "seeds": len(runs)},
+stayed = []
+for seed, i in first_solved.items():
+    scores = np.array(runs[seed][1]["scores"])
+    if i + 1 < len(scores):                   # later checkpoints at 475 or more
+        stayed.append(np.mean(scores[i + 1:] >= env.spec.reward_threshold))
+claim("dqn_solved_stays_solved_fraction", max(stayed, default=0.0), "< 1", tol=0.1,
+      parts={"seeds_solved": n_solved},
       says="no seed that reached 475 stayed at 475 or more at every later checkpoint")
 
 # %% [markdown]
-# **What to notice.** In this run {glue:text}`dqn_solved_stays_solved_fraction__seeds_solved:.0f`
-# of {glue:text}`dqn_solved_stays_solved_fraction__seeds:.0f` seeds reached the threshold
-# within the budget, and none that did stayed there at every later checkpoint: the greedy score
-# jumps between checkpoints, because every update changes the policy in all states at once. By
-# the end of training the seeds average {glue:text}`dqn_mean_final_score:.1f`, below the
-# threshold, against {glue:text}`dqn_mean_final_score__best_mean:.1f` for their best
+# **What to notice.** The goal is **not met**. In this run
+# {glue:text}`dqn_seeds_solved_share__solved:.0f` of
+# {glue:text}`dqn_seeds_solved_share__seeds:.0f` seeds reached the threshold within the
+# budget; over the five runs of the robustness check, which cover seeds 0 to 6, only seeds 0, 1
+# and 6 did, so the median steps to solve is above the budget. The budget, 12,000 steps per
+# seed, is itself below the goal's 25,000: that is what fits this chapter's CPU time, so the
+# goal could not be met as set. The trial runs on seeds outside 0 to 6 (section 2) found no
+# setting that solved more seeds within the same budget.
+#
+# No seed that solved stayed there at every later checkpoint; in fact, in every run of the
+# robustness check, no seed that solved ever returned to 475 at a later checkpoint (in the runs
+# where no seed solved, the claim above holds only vacuously). The greedy score jumps between
+# checkpoints. Every update changes the policy in all states at once, and ε is still falling
+# (about {glue:text}`dqn_eps_at_first_solve:.1f` when a seed of this run first solved), so the
+# data the network learns from keep changing too: the "after solved" part of these curves is
+# mostly the period in which exploration is still being turned down, not training at a fixed
+# data regime. By the end of training the seeds average {glue:text}`dqn_mean_final_score:.1f`,
+# below the threshold, against {glue:text}`dqn_mean_final_score__best_mean:.1f` for their best
 # checkpoints. That is why the best checkpoint is kept, and retested on new episodes before it
-# is trusted. DQN's large variance across seeds and its instability under continued training
-# are well known ([Henderson et al. 2018](https://arxiv.org/abs/1709.06560));
-# the robustness check of this book runs the chapter on five seeds, and the claims above hold on
-# all of them. The goal we set for this chapter, every seed solved with a median of at most
-# 25,000 steps (half the RL Zoo's budget), is therefore not something this chapter claims: with
-# 12,000 steps per seed on two CPU cores, the table shows which seeds get there.
+# is trusted. Large variance across seeds is well documented for deep RL in general
+# {cite:p}`henderson2018deep`, there on policy-gradient methods. Q-learning that combines
+# function approximation, bootstrapping and off-policy data is known to be unstable: the
+# "deadly triad" of {cite:t}`sutton2018reinforcement` (section 11.3), studied in deep
+# Q-learning by {cite:t}`vanhasselt2018deep`.
+# And the hand rule is a reminder of what DQN is for: it learns from rewards alone what a
+# two-line rule gets from the physics, on a task where the rule happens to be easy to write.
 
 # %% [markdown]
 # ## 4. Watch it
 #
-# The best checkpoint of seed `P.seed` (the first row of the table) plays the first retest
-# episode, drawn frame by frame from the state alone (no game window
-# needed): the cart's position and the pole's angle are all it takes. Every tenth step is shown,
-# at twice the real speed.
+# The best checkpoint of seed `P.seed` (the first row of the table) plays one more unseen
+# episode (a single environment, seed 10,000), drawn frame by frame from the state alone (no
+# game window needed): the cart's position and the pole's angle are all it takes. Every tenth
+# step is shown, at twice the real speed.
 
 # %%
 import re
@@ -545,7 +618,8 @@ plt.show()
 # Compare the boundary between blue and red with the rule a control engineer would derive from
 # the physics (a linear controller): push right when the pole is falling to the right, or
 # leaning right without falling back, a tilted straight line in this plane. The network has to
-# find its boundary from rewards alone, and different seeds find different ones. Move the cart
+# find its boundary from rewards alone; the hand rule of section 3 draws exactly such a line,
+# $\theta + 0.5\,\dot\theta = 0$. Move the cart
 # with the sliders (with a running kernel) and watch the boundary shift: near the track's ends
 # the agent also has to steer the cart back.
 
@@ -633,6 +707,9 @@ claim("reinforce_last20_minus_random", last20 - random_returns.mean(), "> 50", t
            "steps longer than the random policy")
 claim("reinforce_last20_return", last20, "< 475", tol=40,
       says="REINFORCE's training returns are still below the threshold")
+replays = runs[P.seed][1]["updates"] * DQN["batch_size"] / DQN["steps"]
+claim("dqn_replays_per_transition", replays, "> 10", tol=0.5,
+      says="DQN samples each stored transition many times on average")
 
 # %% mystnb={"figure": {"caption": "REINFORCE on CartPole-v1: the return of each training episode (actions sampled from the policy) and its 20-episode moving average, against environment steps.", "name": "fig-08-reinforce"}, "image": {"alt": "A noisy curve of training return against environment steps for REINFORCE, with its moving average, starting near the dotted random-policy line and rising, below the dashed threshold line."}}
 def moving_average(values, window=20):
@@ -658,13 +735,15 @@ plt.show()
 # {glue:text}`reinforce_last20_minus_random__reinforce:.0f` steps on average, against
 # {glue:text}`reinforce_last20_minus_random__random:.1f` for the random policy: it has learned
 # to balance better than chance, and is still below the threshold (these are the returns of the
-# sampled policy it trains, not of a greedy one). REINFORCE uses each episode once and throws
-# it away; DQN replays every transition many times, so it can learn more from each environment
-# step. Per unit of *computation* the picture reverses: REINFORCE does one gradient step per
-# episode, DQN one every few environment steps.
+# sampled policy it trains, not of a greedy one, so they are not compared with DQN's greedy
+# scores here). REINFORCE uses each episode once and throws it away; DQN replays each
+# transition many times (here {glue:text}`dqn_replays_per_transition:.0f` times on average),
+# which is why off-policy methods are usually more sample-efficient. REINFORCE also makes far
+# fewer gradient steps: one per episode, against DQN's one every 4 environment steps.
 # Policy gradients also handle continuous actions naturally (a network can output the mean of a
-# Gaussian), which Q-learning's $\max_a$ cannot. Modern methods such as A2C and PPO combine both
-# ideas: a policy (actor) trained with a learned value function (critic) as its baseline.
+# Gaussian), which Q-learning's $\max_a$ cannot easily do. Modern methods such as A2C and
+# PPO combine both ideas: a policy (actor) trained with a learned value function (critic) as
+# its baseline.
 
 # %% [markdown]
 # ## 7. From CartPole to Atari
@@ -682,15 +761,17 @@ plt.show()
 # - **A convolutional Q-network** reads that 4×84×84 stack: three convolutions, one hidden layer of
 #   512 units, one output per joystick action.
 # - **Reward clipping.** Scores differ by orders of magnitude between games; clipping every
-#   reward to $[-1, 1]$ (its sign) is what let one learning rate and one network fit all 49.
-#   The price: the agent cannot tell a small reward from a large one {cite:p}`mnih2015human`.
+#   reward to $[-1, 1]$ (its sign) "makes it easier to use the same learning rate across
+#   multiple games" {cite:p}`mnih2015human`. The price: the agent cannot tell a small
+#   reward from a large one.
 # - **Life-loss terminals and no-op starts.** In training, losing a life is treated as the end of
-#   an episode (no bootstrap past it), which speeds up learning; evaluation episodes begin with
-#   up to 30 "do nothing" actions at random, so the agent cannot memorise one opening
-#   {cite:p}`mnih2015human`.
+#   an episode (no bootstrap past it) {cite:p}`mnih2015human`; {cite:t}`machado2018revisiting`
+#   discuss this choice and its side effects. Evaluation episodes begin with up to 30 "do
+#   nothing" actions at random, so the agent cannot memorise one opening, and are played with
+#   ε = 0.05 rather than greedily {cite:p}`mnih2015human`.
 # - **Sticky actions.** Gymnasium's `v5` Atari environments repeat the previous action with
 #   probability `0.25` by default, a later proposal against memorised action sequences
-#   ([Machado et al. 2018](https://arxiv.org/abs/1709.06009)); the Nature setting has no such
+#   {cite:p}`machado2018revisiting`; the Nature setting has no such
 #   randomness, so the cell below turns it off with `repeat_action_probability=0.0`.
 #
 # These steps take a dozen lines, written out below (Gymnasium's `AtariPreprocessing` wrapper does
@@ -749,7 +830,7 @@ else:
 print(f"raw screen {raw.shape} {raw.dtype} → "
       f"network input {tuple(stacked.shape)} {stacked.dtype}")
 
-# %% mystnb={"figure": {"caption": "Breakout as the Nature DQN sees it: the raw 210\u00d7160 colour screen, then the last four preprocessed 84\u00d784 grey frames stacked as the network's input.", "name": "fig-08-atari-frames"}, "image": {"alt": "Left, a colour Breakout screen with bricks, ball and paddle; right, four small grey 84 by 84 frames in which the ball appears at successive positions."}}
+# %% mystnb={"figure": {"caption": "Breakout as the Nature DQN sees it: the raw 210\u00d7160 colour screen, then the last four preprocessed 84\u00d784 grey frames stacked as the network's input.", "name": "fig-08-atari-frames"}, "image": {"alt": "Left, a colour Breakout screen with bricks, ball and paddle; right, four small grey 84 by 84 frames in which the ball appears in the later frames."}}
 fig, axes = plt.subplots(1, 5, figsize=(9, 2.6),
                          gridspec_kw={"width_ratios": [1.3, 1, 1, 1, 1]})
 axes[0].imshow(raw)
@@ -829,7 +910,9 @@ with torch.no_grad():
 
 # %% [markdown]
 # How long would training take at the paper's scale? One update is a forward and backward pass
-# on a minibatch of 32 stacks plus an RMSProp step. `torch.utils.benchmark` times it properly:
+# on a minibatch of 32 stacks, the target network's forward pass on the 32 next stacks, and an
+# RMSProp step. It runs with the thread count set at the top of the chapter (one).
+# `torch.utils.benchmark` times it properly:
 # a few warm-up updates first (on a GPU with `cudnn.benchmark` the first calls pick the
 # convolution algorithms), synchronisation with the GPU, and blocks of repeated updates for
 # at least `P.atari_min_time` seconds, of which it reports the median.
@@ -838,11 +921,15 @@ with torch.no_grad():
 from torch.utils import benchmark
 
 batch = torch.randint(0, 256, (32, 4, 84, 84), dtype=torch.uint8, device=device)
+next_batch = torch.randint(0, 256, (32, 4, 84, 84), dtype=torch.uint8, device=device)
+target_nature = copy.deepcopy(nature)
 optimizer = torch.optim.RMSprop(nature.parameters(), lr=2.5e-4)
 
 
 def atari_update():
-    loss = nature(batch).pow(2).mean()    # a stand-in loss: the cost is the same
+    with torch.no_grad():
+        target = target_nature(next_batch).max(1).values   # the targets' forward pass
+    loss = (nature(batch)[:, 0] - target).pow(2).mean()    # a stand-in loss, same cost
     optimizer.zero_grad()
     loss.backward()
     optimizer.step()
@@ -861,7 +948,8 @@ timing("atari_update_hours", updates * per_update / 3600,
        says="the paper's updates at this machine's measured rate")
 claim("atari_days_of_play", days_of_play, "> 38", tol=0.005,
       says="50 million agent steps of 4 frames at 60 Hz are about 38 days of play")
-print(f"one update: {per_update * 1000:.1f} ms on {device.type}; {updates:,} updates "
+print(f"one update: {per_update * 1000:.1f} ms on {device.type} "
+      f"({torch.get_num_threads()} CPU thread(s)); {updates:,} updates "
       f"would take about {updates * per_update / 3600:,.0f} hours of updates alone")
 
 # %% [markdown]
@@ -870,10 +958,11 @@ print(f"one update: {per_update * 1000:.1f} ms on {device.type}; {updates:,} upd
 # frames it counts are the ones the agent sees, every fourth emulator frame, so at the Atari's
 # 60 frames per second they are {glue:text}`atari_days_of_play:.1f` days of play and, with an
 # update every 4 actions, 12.5 million updates. At the rate measured above on this machine's
-# {glue:text}`atari_update_seconds:.3f` s per update, that is
-# {glue:text}`atari_update_hours:,.0f` hours of updates alone, before playing a single frame.
-# On a GPU one update takes far less; this chapter's GPU setting has not been run, so no GPU
-# time is given here. The rest of the paper's recipe: a replay memory of the last million
+# {glue:text}`atari_update_seconds:.3f` s per update (on the device the printout names; the
+# stored outputs ran on one CPU thread), that is {glue:text}`atari_update_hours:,.0f` hours of
+# updates alone, before playing a single frame. A GPU runs such updates much faster; the
+# printout above says which device this figure comes from. The rest of the paper's recipe: a
+# replay memory of the last million
 # transitions, minibatches of 32, RMSProp at a learning rate of 0.00025, ε decaying from 1 to
 # 0.1 over the first million frames, and a target network refreshed every 10,000 updates
 # {cite:p}`mnih2015human`. The algorithm is the one you trained above; only the scale differs.
@@ -909,15 +998,17 @@ report()
 # ```
 #
 # 2. **Take the stabilisers away.** Set `target_every=1` (no target network) or make the replay
-#    buffer as small as a minibatch (`buffer_size=batch_size`). What happens to the learning curve?
+#    buffer as small as a minibatch (`buffer_size=batch_size` and `learning_starts=batch_size`,
+#    or no update ever happens). What happens to the learning curve? Compare several seeds.
 #
 # ```{dropdown} Solution
-# Without a target network every update chases its own moving target and the returns oscillate
-# or collapse after first rising. With a tiny buffer the agent learns only from its last few
-# dozen steps, which are strongly correlated and all come from its current behaviour: it forgets
-# what failure looked like once it stops failing, and performance swings. In the Nature
-# paper's ablations on Atari games, removing either replay or the target network lowered the
-# scores {cite:p}`mnih2015human`.
+# This solution was not run for the book, so it says what to look for rather than what you
+# will see. Without a target network every update chases its own moving target; typically the
+# returns oscillate more, or collapse after first rising, but it varies from seed to seed.
+# With a tiny buffer the agent learns only from its last few hundred steps, which are strongly
+# correlated and all come from its current behaviour: it can forget what failure looked like
+# once it stops failing. In the Nature paper's ablations (Extended Data Table 3, five games),
+# removing either replay or the target network lowered the scores {cite:p}`mnih2015human`.
 # ```
 #
 # 3. **Truncated is not terminated.** Push `terminated or truncated` into the buffer instead of
@@ -938,8 +1029,10 @@ report()
 # ```{dropdown} Solution
 # Output three numbers from the last layer: two logits and a value. The loss becomes
 # `-(log_prob * (g - v).detach()).mean() + 0.5 * (g - v).pow(2).mean()` with `g` the raw
-# (un-normalised) returns-to-go. The learned baseline depends on the state, so it removes more
-# variance than the per-episode mean, without its bias; compare the two curves.
+# (un-normalised) returns-to-go. The learned baseline depends only on the state, so it leaves
+# the gradient unbiased, unlike the per-episode mean. Whether it also learns faster here is
+# not settled in advance: un-normalised advantages at a learning rate of 1e-3 can be less
+# stable, so compare the two curves on several seeds (and try a smaller learning rate).
 # ```
 #
 # ## References
