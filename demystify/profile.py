@@ -117,10 +117,11 @@ BUDGETS: dict[str, dict[str, Any]] = {
         "budget_s": {"cpu": 90, "gpu": 60},
         "cpu": {"dataset": "mnist_t10k", "image_size": 16, "source_epochs": 3,
                 "batch_size": 64, "shots": [1, 5, 20], "draws": 4, "steps": 40,
-                "yosinski_shots": 5, "resnet_size": 64},
+                "max_steps": 50, "eval_every": 10, "yosinski_shots": 5, "resnet_size": 64},
         "gpu": {"dataset": "mnist", "image_size": 16, "source_epochs": 5,
                 "batch_size": 256, "shots": [1, 5, 20], "draws": 10, "steps": 40,
-                "yosinski_shots": 5, "resnet_size": 112},
+                "max_steps": 100, "eval_every": 10, "yosinski_shots": 5,
+                "resnet_size": 112},
     },
     "10_azure_gpus": {
         "budget_s": {"cpu": 90, "gpu": 180},

@@ -6,6 +6,7 @@ The solutions' code blocks and the chapter cells they build on (`SmallCNN`, `mak
 from __future__ import annotations
 
 import re
+from types import SimpleNamespace
 from pathlib import Path
 
 import pytest
@@ -51,7 +52,7 @@ def chapter(tmp_path):
 
 
 def test_every_solution_block_is_tested():
-    assert len(solutions()) == 4
+    assert len(solutions()) == 5
 
 
 def test_exercise_1_replace_adds_labels(chapter):
@@ -81,14 +82,30 @@ def test_exercise_3_ladder_covers_every_parameter_and_trains(chapter):
     assert groups[0]["lr"] == pytest.approx(1e-3 * 0.3 ** 4) and groups[-1]["lr"] == 1e-3
 
 
-def test_exercise_4_exported_program_classifies_without_the_class(chapter, tmp_path):
+def test_exercise_3_ladder_branch_fits_the_loop(chapter):
+    """The `elif` branch, placed in the loop's if/else, trains with validation."""
+    exec(solutions()[2], chapter)
+    chapter["P"] = chapter["P"].replace(max_steps=4, eval_every=2)
+    chapter["target"] = SimpleNamespace(x_val=chapter["x_pool"], y_val=chapter["y_pool"],
+                                        x_test=chapter["x_pool"])
+    chapter.update(lr=1e-3, init=0)
+    loop = ("for method in ['ladder']:\n    if method == 'linear probe':\n        pass\n"
+            + solutions()[3] + "\n    else:\n        raise AssertionError\n")
+    exec(loop, chapter)
+    assert chapter["model"].best_step in (2, 4) and chapter["x_test"] is not None
+
+
+def test_exercise_4_exported_program_classifies_without_the_class(chapter, tmp_path,
+                                                                  monkeypatch):
     model = chapter["SmallCNN"](size=16).eval()
     batch = torch.export.Dim("batch")
     exported = torch.export.export(model, (torch.rand(2, 1, 16, 16),),
                                    dynamic_shapes=({0: batch},))
-    path = tmp_path / "09_target_cnn.pt2"
+    path = tmp_path / "checkpoints" / "09_target_cnn.pt2"
+    path.parent.mkdir()
     torch.export.save(exported, str(path))
     images = torch.rand(5, 1, 16, 16)
-    namespace = {"torch": torch, "path": path, "images": images}     # no SmallCNN here
-    exec(solutions()[3], namespace)
+    monkeypatch.setenv("DEMYSTIFY_DATA", str(tmp_path))
+    namespace = {"images": images}                 # a fresh session: no torch, no SmallCNN
+    exec(solutions()[4], namespace)
     assert torch.equal(namespace["digits"], model(images).argmax(1))
