@@ -90,6 +90,12 @@ import socket
 import time
 from pathlib import Path
 
+# Quiet two harmless notes on a machine without CUDA, before torch loads: the profiler's
+# start/stop and GPU-probe lines (section 3) and an import's "no CUDA runtime" note.
+os.environ.setdefault("KINETO_LOG_LEVEL", "6")
+import logging
+logging.getLogger("torch.utils.cpp_extension").setLevel(logging.ERROR)
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -126,14 +132,22 @@ device, P = start("10_azure_gpus")          # on a CPU: one torch thread
 # highest clock we can justify: the kernel's maximum frequency where it reports one, else the
 # highest turbo clock of the CPU's product family where we know it (for AMD's third-generation
 # EPYC, "Milan", the maximum boost of its fastest part, the EPYC 72F3, as listed in
-# [AnandTech's Milan review](https://www.anandtech.com/show/16529/amd-epyc-milan-review/2)), else the
-# nominal clock, and says which. A 16-bit format only has a higher peak where the CPU has units
+# [AnandTech's Milan review](https://www.anandtech.com/show/16529/amd-epyc-milan-review/2)),
+# else the nominal clock, and says which. The family key is the CPU family and model number
+# only, so it matches any Milan part. For this VM that clock is probably too high: its nominal
+# clock (printed below) is that of Milan parts such as the EPYC 7763, whose maximum boost is
+# well below the 72F3's ([AMD's Milan line-up, as tabulated by
+# Techgage](https://techgage.com/article/amd-epyc-milan-launch-performance/)). The VM does not
+# name its model, so we keep the family's highest clock: the peak is then an upper bound (at
+# the 7763's boost it would be lower by the ratio of the two clocks), and every fraction of
+# the peak below is a lower bound. A 16-bit format only has a higher peak where the CPU has units
 # for it (AVX-512 bf16/fp16 or Intel's AMX matrix tiles); without them, 16-bit numbers are
 # converted and multiplied in the fp32 units at best, so their peak is fp32's.
 
 # %%
 # Highest turbo clock (GHz) of a CPU family, by /proc/cpuinfo (vendor, family, model).
-# AMD EPYC 7003 "Milan" (family 25, model 1): the EPYC 72F3's maximum boost clock.
+# AMD EPYC 7003 "Milan" (family 25, model 1: any Milan part): the EPYC 72F3's maximum
+# boost clock, the family's highest, so the peak is an upper bound for every Milan part.
 FAMILY_MAX_TURBO_GHZ = {("AuthenticAMD", "25", "1"): 4.1}
 
 
@@ -293,11 +307,15 @@ if device.type == "cpu" and no_16bit_units and "bf16" in best.index:
 
 # %% [markdown]
 # On this CPU the best fp32 multiply reaches a fraction
-# {glue:text}`matmul_best_fraction_of_peak:.3f` of the estimated peak — below 1, as it must be.
-# A large fp32 matrix multiply is the one kernel libraries tune to keep every FMA unit busy;
-# how close it seems to come also depends on the clock the peak assumes, and ours is the
-# highest one the core could run at, so the true fraction is at least this. Peaks assume every
-# unit busy on every cycle; no whole network gets there (section 3 measures a training step). Where the CPU has no 16-bit units,
+# {glue:text}`matmul_best_fraction_of_peak:.3f` of the estimated peak in this run — below 1, as
+# it must be. The fraction moves from run to run (a shared machine, a core's clock that
+# varies), by several hundredths between the five seeds of the chapter's robustness check
+# (`bench/robustness.md`), so read it as one run's value, not a constant; the claim itself
+# only asserts that it stays below 1. A large fp32 matrix multiply is the one kernel libraries
+# tune to keep every FMA unit busy; how close it seems to come also depends on the clock the
+# peak assumes, and ours is the highest one the core could run at, so the true fraction is at
+# least this. Peaks assume every unit busy on every cycle; no whole network gets there
+# (section 3 measures a training step). Where the CPU has no 16-bit units,
 # bf16 is *not* a speed-up: its best multiply runs at
 # {glue:text}`cpu_bf16_over_fp32_speed:.3f` of fp32's throughput here, because every number is
 # converted on the way in and out. On a GPU with tensor cores the same formats run many times
@@ -579,6 +597,10 @@ claim("bf16_loss_gap", same.loc["bf16 autocast", "loss gap"], "<= 0.05", tol=0.0
 # autocast up to {glue:text}`bf16_weight_gap:.3f`, with a final loss
 # {glue:text}`bf16_loss_gap:.4f` away from fp32's: the switches change speed, not the model
 # (the fp16 and compiled variants are checked the same way in the GPU profile, not run here).
+# The channels_last gap is not the same on every seed: on most it stays near the last digit
+# of fp32, on a few (seed 0 in the robustness check) it is a few orders of magnitude larger,
+# most likely because the changed summation order tips one ReLU or max-pool comparison that
+# sat on a tie, and the two runs then drift apart slowly — still far below the bf16 gap.
 #
 # ### Where the time goes: `torch.profiler`
 #
@@ -785,7 +807,9 @@ loading.round(2)
 # table below (`data/gpu_specs.csv`, with a datasheet and an Azure page for every row) lists
 # each series, an example size, its GPU and the GPU's **dense** peaks — without the 2:4
 # structured sparsity that NVIDIA's datasheets also quote at twice the tensor-core number;
-# older series are retired and listed for comparison.
+# older series are retired and listed for comparison. The status column is as checked on the
+# date given in each row's note in the CSV (for NDv2: as checked on 2024-08, with no retirement
+# date on its series page then; V100 series are being retired, so check Azure's notices).
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -836,14 +860,18 @@ plt.show()
 # $$t \approx \frac{\text{FLOPs per epoch}}{\text{peak per GPU} \times \text{GPUs} \times \text{utilisation}}.$$
 #
 # The run: Goyal et al. trained "ResNet-50 with a minibatch size of 8192 on 256 GPUs in one
-# hour", 90 epochs of ImageNet on Tesla P100 GPUs in 8-GPU servers linked by NVLink
-# {cite}`goyal2017accurate`. With ResNet-50's FLOPs counted above and the P100's fp32 peak (NVIDIA's
+# hour", 90 epochs of ImageNet on 256 Tesla P100 GPUs: 32 Big Basin servers of 8
+# NVLink-connected P100s, joined by 50 Gbit/s Ethernet {cite}`goyal2017accurate`. With ResNet-50's FLOPs counted above and the P100's fp32 peak (NVIDIA's
 # datasheet for the NVLink version, in the code), that run used the fraction of the peak
-# computed below, *communication and data loading included*. It is a P100 in fp32; whether a
+# computed below, *communication and data loading included*. We take it as a P100 in fp32
+# (the paper reports no reduced precision), and "one hour" is approximate, so the fraction is
+# good to about ten percent; whether a
 # newer GPU reaches the same fraction of its tensor-core peak is an assumption, so each
 # estimate is given twice: at the fp32 peak (the assumption the paper supports) and at the
 # 16-bit tensor-core peak (optimistic: small models and input pipelines rarely keep tensor
-# cores that busy).
+# cores that busy). Even the fp32 estimates are likely optimistic: ResNet-18 does fewer
+# operations per byte it moves than ResNet-50 and waits on its input more, so it usually
+# reaches a *lower* fraction of the peak than the published ResNet-50 run.
 
 # %%
 IMAGENET_TRAIN_IMAGES = 1_281_167
@@ -890,7 +918,7 @@ estimates.assign(**{c: estimates[c].map(human) for c in estimates.columns
 print(f"this machine, from the measured step ({steps['median s'].idxmin()}): "
       f"{human(epoch_here)} per epoch")
 
-# %% mystnb={"figure": {"caption": "Estimated time of one ImageNet epoch of ResNet-18 on one VM of each Azure GPU series (all its GPUs), from the FLOP count and the utilisation of a published ResNet-50 run: bars at the fp32 peak, dots at the 16-bit tensor-core peak (log scale). Red: this machine, extrapolated from its measured step. Grey: retired series.", "name": "fig-10-estimates"}, "image": {"alt": "Horizontal bar chart on a logarithmic time axis with one bar per Azure GPU series and one for this machine. This machine's bar is by far the longest; the eight-GPU ND series have the shortest bars, and for tensor-core GPUs the 16-bit dots lie well left of the fp32 bars."}}
+# %% mystnb={"figure": {"caption": "Estimated time of one ImageNet epoch of ResNet-18 on one VM of each Azure GPU series (all its GPUs), from the FLOP count and the utilisation of a published ResNet-50 run: bars at the fp32 peak, dots at the 16-bit tensor-core peak (log scale). Red: this machine, extrapolated from its measured step. Grey: retired series.", "name": "fig-10-estimates"}, "image": {"alt": "Estimated epoch times: horizontal bar chart on a logarithmic time axis with one bar per Azure GPU series and one for this machine. This machine's bar is by far the longest; the eight-GPU ND series have the shortest bars, and for tensor-core GPUs the 16-bit dots lie well left of the fp32 bars."}}
 fig, ax = plt.subplots(figsize=(8, 4.6))
 names = [f"{r['series']} ({r['gpus_per_vm']}× {r['gpu'].split(' (')[0]})"
          for r in records]
@@ -942,8 +970,8 @@ plt.show()
 # weights as one process with the same global batch, up to the order of floating-point sums.
 # That is also why the model has no dropout and no batch norm: each replica would compute
 # something different. Per-sample normalisation such as `GroupNorm` (`--norm group`) keeps the
-# replicas equivalent; `nn.SyncBatchNorm` does for batch norm, but only on GPUs with NCCL
-# (exercise 3). Let us check it: the same script, once as a single process (its `main()` run in
+# replicas equivalent; `nn.SyncBatchNorm` does for batch norm, but only on GPU backends
+# such as NCCL, not on CPU/gloo (exercise 3). Let us check it: the same script, once as a single process (its `main()` run in
 # this notebook, as the only member of a 1-process group) and once on two processes started by
 # `torchrun`. On CPUs the processes talk over gloo; with one GPU per process they would use NCCL.
 # Both runs compute in **float64** (`--dtype float64`), for a reason the result explains.
@@ -999,7 +1027,7 @@ claim("ddp_weight_gap", weight_gap, "<= 1e-10", tol=1e-10,
 claim("ddp_replica_spread", many["replica_checksum_spread"], "== 0", tol=0,
       says="all DDP replicas hold bit-identical weights")
 
-# %% mystnb={"figure": {"caption": "Training loss per step with one process and with two DDP processes (left; the curves lie on top of each other), and their absolute difference on a log scale (right).", "name": "fig-10-ddp"}, "image": {"alt": "Left: two identical falling loss curves over the training steps. Right: the absolute difference between them per step, tiny values near floating-point rounding on a logarithmic axis."}}
+# %% mystnb={"figure": {"caption": "Training loss per step with one process and with two DDP processes (left; the curves lie on top of each other), and their absolute difference on a log scale (right).", "name": "fig-10-ddp"}, "image": {"alt": "Left: two overlapping falling loss curves over the training steps. Right: the absolute difference between them per step, tiny values near floating-point rounding on a logarithmic axis."}}
 fig, (ax_loss, ax_gap) = plt.subplots(1, 2, figsize=(10, 3.4))
 ax_loss.plot(one["losses"], label="1 process", lw=3, alpha=0.5)
 ax_loss.plot(many["losses"], "--", label=f"{P.ddp_nproc} processes (DDP)")
@@ -1222,7 +1250,7 @@ report()
 # 3. **Normalisation under DDP.** Run `scripts/ddp_train.py` with `--norm batch` on one and on
 #    two processes (CPU is fine) and compare the weights as in section 5. Then repeat with
 #    `--norm group`. Which one agrees with one process, and why? (`--norm syncbatch` is the
-#    third answer, but `nn.SyncBatchNorm` runs only on GPUs with NCCL.)
+#    third answer, but `nn.SyncBatchNorm` runs only on GPU backends, not on CPU/gloo.)
 # 4. **Check an estimate.** If you have a GPU (Colab's T4 is in the table), run this notebook
 #    there in the GPU profile and compare the measured ResNet-18 step with the section 4
 #    estimate for that GPU. Which way is the estimate off, and why?
@@ -1243,7 +1271,8 @@ report()
 #    weights drift apart far beyond rounding. Group norm normalises each sample over groups of
 #    its own channels, independent of the batch, so the runs agree to rounding again
 #    (`tests/test_ddp.py` runs both on CPU). SyncBatchNorm all-reduces the statistics over the
-#    global batch; PyTorch implements it only for CUDA, so the script refuses it on CPU/gloo.
+#    global batch; PyTorch runs it only on GPU (accelerator) backends, not on CPU/gloo, so
+#    the script refuses it there.
 # 4. The estimate applies one published utilisation to every GPU. A ResNet-18 at a small batch
 #    cannot keep a large GPU busy, and Python and kernel-launch overheads do not shrink with the
 #    peak, so a measured step is usually slower than the estimate at the 16-bit peak; larger
