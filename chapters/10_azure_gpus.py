@@ -62,7 +62,8 @@
 import importlib.util, os
 REPO = "https://github.com/demystify-dl/demystifying-deep-learning"
 if importlib.util.find_spec("demystify") is None:   # Colab / Azure: fetch the helpers
-    source = os.environ.get("DEMYSTIFY_SOURCE", f"git+{REPO}")
+    repository = "git+https://github.com/demystify-dl/demystifying-deep-learning"
+    source = os.environ.get("DEMYSTIFY_SOURCE", repository)
     # %pip install -q "demystify @ {source}"
 if not os.path.exists("scripts/ddp_train.py"):   # opened alone: fetch the scripts
     # !git clone -q --depth 1 {REPO} dl-course
