@@ -673,8 +673,8 @@ claim("task3_beyond_lstm_window", beyond_window[3], "> 0", tol=0,
 #   on the simulator's stories unless the official files are here.
 # - Path finding (task 19) defeats the memory network: it stays close to the most
 #   frequent answer ({glue:text}`memn2n_task19_minus_majority__memn2n:.3f` against
-#   {glue:text}`memn2n_task19_minus_majority__majority:.3f`), as in the paper's joint column
-#   (88.0 % error {cite}`sukhbaatar2015end`). One likely reason: a hop only adds up sentence
+#   {glue:text}`memn2n_task19_minus_majority__majority:.3f`), as in the paper (Table 1, 1k
+#   training, PE LS RN jointly trained: 88.0 % error {cite}`sukhbaatar2015end`). One likely reason: a hop only adds up sentence
 #   vectors, and "the office is north of the yard" plus "the yard is west of the kitchen"
 #   has to be turned around and chained to give "south, east".
 
