@@ -14,9 +14,11 @@ from .claims import claim, glue, report, timing
 from .data import (DataCorrupt, DataNotAvailable, ImageData, course_file, data_dir,
                    download_allowed, fetch, load_digits, load_handwritten_digits, load_mnist,
                    load_mnist_t10k, mnist_present, resize_images, sha256sum)
-from .device import autocast, autocast_dtype, configure, describe_hardware, get_device
+from .device import (MixedPrecision, autocast, autocast_dtype, configure, describe_hardware,
+                     get_device)
 from .plot import (plot_attention, plot_heatmap, plot_history, show_feature_maps, show_filters,
                    show_images)
+from .install import require_chapter_packages
 from .profile import Profile, profile
 from .train import (History, batches, count_parameters, evaluate, fit, predict,
                     seed_everything)
@@ -53,6 +55,7 @@ def start(chapter: str, seed: int | None = None,
     """
     if cpu_threads is not None and cpu_threads < 1:
         raise ValueError(f"cpu_threads must be at least 1 (or None for torch's default), got {cpu_threads}")
+    require_chapter_packages(chapter)      # one clear error if this chapter's extra is missing
     seed = run_seed() if seed is None else seed
     seed_everything(seed)
     device = get_device()
@@ -67,7 +70,8 @@ def start(chapter: str, seed: int | None = None,
 
 
 __all__ = [
-    "DataCorrupt", "DataNotAvailable", "History", "ImageData", "Profile", "autocast",
+    "DataCorrupt", "DataNotAvailable", "History", "ImageData", "MixedPrecision", "Profile",
+    "autocast",
     "autocast_dtype", "batches", "claim", "count_parameters", "course_file", "glue",
     "load_mnist_t10k", "report", "run_seed", "timing",
     "configure", "data_dir", "describe_hardware", "download_allowed", "evaluate", "fetch", "fit",

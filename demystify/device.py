@@ -70,6 +70,69 @@ def autocast(device: torch.device | str) -> contextlib.AbstractContextManager:
     return torch.autocast("cuda", dtype=dtype)
 
 
+class MixedPrecision:
+    """Mixed precision for a hand-written training loop: autocast, plus a gradient scaler when
+    (and only when) the autocast type is fp16.
+
+        amp = MixedPrecision(device)
+        for x, y in batches:
+            with amp.autocast():
+                loss = F.cross_entropy(model(x).float(), y)
+            amp.step(loss, optimizer)        # zero_grad, backward, (clip), optimizer step
+
+    The type is `autocast_dtype(device)`. bf16 keeps fp32's exponent range, so its gradients
+    need no help. fp16 (T4, V100) flushes gradients below about 6e-8 to zero, so `step`
+    multiplies the loss by a large scale before backward() and divides the gradients by it
+    before the optimizer step; a step whose gradients overflowed to inf or NaN is skipped and
+    the scale halved (torch.amp.GradScaler). On CPU and MPS (no autocast) `step` is the plain
+    zero_grad, backward, step. For gradient accumulation, use `scaler` directly.
+    """
+
+    def __init__(self, device: torch.device | str):
+        self.device = as_device(device)
+        self.dtype = autocast_dtype(self.device)
+        # Only fp16 needs loss scaling; a disabled scaler passes every call straight through.
+        self.scaler = torch.amp.GradScaler(self.device.type,
+                                           enabled=self.dtype == torch.float16)
+
+    def autocast(self) -> contextlib.AbstractContextManager:
+        """The forward pass's context: autocast to `dtype`, or a no-op where it is None."""
+        if self.dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=self.dtype)
+
+    def step(self, loss: torch.Tensor, optimizer: torch.optim.Optimizer, *,
+             clip_grad_norm: float | None = None) -> bool:
+        """Zero the gradients, backpropagate `loss`, optionally clip, and step `optimizer`.
+
+        `clip_grad_norm` clips the global gradient norm of the optimizer's parameters; under
+        fp16 the gradients are unscaled first, so the limit applies to the true gradients.
+        Returns False when the fp16 scaler skipped the step (inf/NaN gradients), else True.
+        """
+        if clip_grad_norm is not None and not clip_grad_norm > 0:
+            raise ValueError(f"clip_grad_norm must be a positive number (or None for no "
+                             f"clipping), got {clip_grad_norm!r}")
+        optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        if clip_grad_norm is not None:
+            self.scaler.unscale_(optimizer)      # clip the true gradients, not scaled ones
+            parameters = [p for group in optimizer.param_groups for p in group["params"]]
+            torch.nn.utils.clip_grad_norm_(parameters, clip_grad_norm)
+        if not self.scaler.is_enabled():
+            optimizer.step()
+            return True
+        scale = self.scaler.get_scale()
+        self.scaler.step(optimizer)
+        self.scaler.update()
+        # update() lowers the scale exactly when it found inf/NaN and skipped the step.
+        return self.scaler.get_scale() >= scale
+
+    def __repr__(self) -> str:
+        dtype = str(self.dtype).removeprefix("torch.") if self.dtype is not None else "none"
+        scaler = "on" if self.scaler.is_enabled() else "off"
+        return f"MixedPrecision(device {self.device}, autocast {dtype}, grad scaler {scaler})"
+
+
 def configure(device: torch.device | str) -> None:
     """Turn on the fast paths a GPU has (cuDNN autotuning, TF32 matmuls); nothing on CPU."""
     device = as_device(device)

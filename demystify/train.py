@@ -14,7 +14,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from .device import autocast, autocast_dtype, get_device
+from .device import MixedPrecision, autocast, get_device
 
 Batches = tuple[torch.Tensor, torch.Tensor] | Iterable[tuple[torch.Tensor, torch.Tensor]]
 
@@ -143,7 +143,7 @@ def fit(model: nn.Module, train: Batches, val: Batches | None = None, *, epochs:
     (e.g. a DataLoader); pass the validation split as `val`, never the test split. Batches are
     shuffled with `seed`, by default the run's seed (`seed_everything`, called by `start`).
     On CUDA the forward pass runs under autocast: bf16 where the GPU has it, else fp16 with a
-    gradient scaler (which is a no-op everywhere else).
+    gradient scaler (`MixedPrecision`); elsewhere each step is a plain fp32 step.
 
     `keep_best=True` chooses the epoch count on validation data: after training, the model
     holds the weights of the epoch with the highest validation accuracy (the first such epoch),
@@ -159,8 +159,7 @@ def fit(model: nn.Module, train: Batches, val: Batches | None = None, *, epochs:
     generator = torch.Generator().manual_seed(_last_seed if seed is None else seed)
     train, val = _move(train, device), (_move(val, device) if val is not None else None)
     history, start = History(), time.perf_counter()
-    # fp16 gradients underflow without loss scaling; bf16 and fp32 need none (scaler disabled).
-    scaler = torch.amp.GradScaler("cuda", enabled=autocast_dtype(device) == torch.float16)
+    amp = MixedPrecision(device)     # a gradient scaler only where autocast uses fp16
     bar = tqdm(range(epochs), desc=desc, disable=not progress, leave=True)
     best_accuracy, best_state = -1.0, None
     for epoch in bar:
@@ -168,13 +167,10 @@ def fit(model: nn.Module, train: Batches, val: Batches | None = None, *, epochs:
         total_loss, correct, count = 0.0, 0, 0
         for x, y in _as_batches(train, batch_size, True, generator):
             x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
-            with autocast(device):
+            with amp.autocast():
                 logits = model(x).float()
                 loss = loss_fn(logits, y)
-            optimizer.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            scaler.step(optimizer)
-            scaler.update()
+            amp.step(loss, optimizer)
             total_loss += loss.item() * len(y)
             correct += (logits.argmax(-1) == y).sum().item()
             count += len(y)

@@ -5,7 +5,8 @@ from demystify import autocast, describe_hardware, get_device, profile, start
 from demystify.profile import BUDGETS, Profile
 
 
-def test_default_device_is_available_one():
+def test_default_device_is_available_one(monkeypatch):
+    monkeypatch.delenv("DEMYSTIFY_DEVICE", raising=False)   # the automatic choice
     device = get_device()
     assert device.type in ("cpu", "cuda", "mps")
     if not torch.cuda.is_available() and not torch.backends.mps.is_available():
@@ -86,11 +87,26 @@ def test_mixed_precision_type_is_none_on_cpu():
     assert autocast_dtype("cpu") is None
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
-def test_mixed_precision_type_follows_the_gpu():
+@pytest.mark.parametrize("capability, gpu, expected", [
+    ((6, 0), "P100", torch.float16), ((7, 0), "V100", torch.float16),
+    ((7, 5), "T4", torch.float16), ((8, 0), "A100", torch.bfloat16),
+    ((8, 6), "A10", torch.bfloat16), ((9, 0), "H100", torch.bfloat16)])
+def test_mixed_precision_type_follows_the_gpu(monkeypatch, capability, gpu, expected):
+    """bf16 from Ampere (compute capability 8.0) on, fp16 before it; the capability asked
+    for is that of the device given."""
     from demystify import autocast_dtype
-    major, _ = torch.cuda.get_device_capability()
-    assert autocast_dtype("cuda") == (torch.bfloat16 if major >= 8 else torch.float16)
+    asked = []
+    monkeypatch.setattr(torch.cuda, "get_device_capability",
+                        lambda device=None: asked.append(device) or capability)
+    assert autocast_dtype("cuda:1") == expected, gpu
+    assert asked == [torch.device("cuda:1")]
+
+
+def test_mixed_precision_type_is_none_on_mps(monkeypatch):
+    from demystify import autocast_dtype
+    monkeypatch.setattr(torch.cuda, "get_device_capability",
+                        lambda device=None: pytest.fail("asked a CUDA capability for MPS"))
+    assert autocast_dtype("mps") is None
 
 
 def test_start_runs_small_models_on_one_cpu_thread(monkeypatch):
