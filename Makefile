@@ -2,6 +2,7 @@
 #   make book               build the site into _build/html from the stored notebook outputs
 #   make book EXECUTE=force re-execute every chapter first (e.g. on a GPU), then build
 #   make test               unit tests, nbval over every chapter, the site build and browser tests
+#   make test-gpu           on a CUDA GPU: the CUDA unit tests, every chapter in the GPU profile
 #   make screenshots        a PNG of each chapter's first screen in _build/screenshots/ (after book)
 #   make sync               sync each chapter's text twin (chapters/NN_name.py) and notebook
 #   make execute            re-run every chapter in place in the CPU profile (stored outputs)
@@ -17,7 +18,8 @@ EXECUTE ?=
 # pip prints a warning per package for this machine's optional local indexes; they are noise.
 PIP_QUIET := 2>&1 | grep -v "is ignored: it is neither a file nor a directory" || true
 
-.PHONY: all venv book sync execute test unit nbval bench lab clean chromium screenshots repeat robustness
+.PHONY: all venv book sync execute test test-gpu unit nbval bench lab clean chromium screenshots \
+	repeat robustness
 
 all: test
 
@@ -62,6 +64,17 @@ unit: $(STAMP)
 
 nbval: $(STAMP)
 	$(CHAPTER_CHECKS) $(OFFLINE) $(BIN)/python -m pytest chapters
+
+# On a CUDA GPU: the `cuda`-marked unit tests (fit, autocast and the gradient scaler in bf16 and
+# fp16, DDP with NCCL), then every chapter once in the GPU profile, where each chapter's own
+# asserts and claims must hold (their conditions; the stored records are CPU runs), timed into
+# bench/results-gpu.md. The notebooks' stored outputs are not touched. bench/gpu_check.sh runs
+# this with a time limit per step.
+test-gpu: $(STAMP)
+	@$(BIN)/python -c "import sys, torch; sys.exit(0 if torch.cuda.is_available() else \
+		'make test-gpu needs a CUDA GPU: torch.cuda.is_available() is False here')"
+	$(BIN)/python -m pytest tests -m cuda -rs
+	$(OFFLINE) $(BIN)/python bench/run_chapters.py --bench --profile gpu
 
 # The browser tests and screenshots drive Debian's Chromium (never `playwright install`).
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
