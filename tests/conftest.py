@@ -1,5 +1,6 @@
 """Shared test settings: every test sees a clean demystify environment; the site is built once."""
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,10 +13,16 @@ DEMYSTIFY_VARS = ("DEMYSTIFY_DEVICE", "DEMYSTIFY_PROFILE", "DEMYSTIFY_DATA", "DE
 
 
 @pytest.fixture(autouse=True)
-def clean_demystify_env(monkeypatch):
-    """Tests set the variables they need; the caller's settings never leak in."""
+def clean_demystify_env(request, monkeypatch):
+    """Tests set the variables they need; the caller's settings never leak in.
+
+    Tests run on the CPU (DEMYSTIFY_DEVICE=cpu, which the kernels and scripts they start
+    inherit), so that a GPU machine runs them as a laptop does and compares CPU results with
+    CPU records; tests marked `cuda` (tests/test_gpu.py) pick their device themselves."""
     for name in DEMYSTIFY_VARS:
         monkeypatch.delenv(name, raising=False)
+    if request.node.get_closest_marker("cuda") is None:
+        monkeypatch.setenv("DEMYSTIFY_DEVICE", "cpu")
 
 
 @pytest.fixture(scope="session")
@@ -35,3 +42,23 @@ def site(tmp_path_factory) -> Path:
     warnings = [line for line in log.splitlines() if "WARNING" in line]
     assert not warnings, "\n".join(warnings)
     return out / "_build" / "html"
+
+
+@pytest.fixture(scope="session")
+def demystify_wheel(tmp_path_factory) -> Path:
+    """A wheel of this checkout's demystify package, built from a copy of the sources (so
+    that parallel builds never share the checkout's build/ folder), offline."""
+    root = Path(__file__).resolve().parents[1]
+    src = tmp_path_factory.mktemp("demystify-src")
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy2(root / name, src / name)
+    shutil.copytree(root / "demystify", src / "demystify",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    shutil.copytree(root / "data", src / "data", ignore=shutil.ignore_patterns("cache"))
+    shutil.copytree(root / "azureml", src / "azureml")
+    out = tmp_path_factory.mktemp("wheel")
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps",
+                    "--no-build-isolation", "-w", str(out), str(src)],
+                   check=True, capture_output=True, timeout=300)
+    wheel, = out.glob("demystify-*.whl")
+    return wheel
