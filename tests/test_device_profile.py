@@ -70,6 +70,13 @@ def test_every_chapter_has_both_profiles_with_the_same_sizes():
     for chapter, entry in BUDGETS.items():
         assert set(entry["budget_s"]) == {"cpu", "gpu"}, chapter
         assert set(entry["cpu"]) == set(entry["gpu"]), chapter
+        for key, cpu_value in entry["cpu"].items():     # a number stays a number, a list a list
+            gpu_value = entry["gpu"][key]
+            numbers = (int, float)
+            same_kind = (isinstance(cpu_value, numbers) and isinstance(gpu_value, numbers)
+                         and isinstance(cpu_value, bool) == isinstance(gpu_value, bool)
+                         or type(cpu_value) is type(gpu_value))
+            assert same_kind, f"{chapter}.{key}: cpu {cpu_value!r} vs gpu {gpu_value!r}"
 
 
 def test_start_seeds_and_prints_one_banner(capsys, monkeypatch):
