@@ -10,23 +10,30 @@
 #   make repeat             run every chapter twice; compare outputs, asserted values, claims (bench/repeat.md)
 #   make robustness         run every chapter on seeds 0-4; every claim per seed (bench/robustness.md)
 #   make lab                open the chapters in JupyterLab
+#   make lock               refresh requirements.lock (the exact versions make installs) from
+#                           requirements.txt and pyproject.toml; UPGRADE=1 moves every pin up
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 EXECUTE ?=
+# .venv gets the exact versions of requirements.lock (Python 3.11 on linux x86_64, sha256 hashes),
+# the ones the stored outputs were made with. On another Python or OS, take requirements.txt's
+# ranges instead: make REQUIREMENTS=requirements.txt
+REQUIREMENTS ?= requirements.lock
 # pip prints a warning per package for this machine's optional local indexes; they are noise.
 PIP_QUIET := 2>&1 | grep -v "is ignored: it is neither a file nor a directory" || true
 
 .PHONY: all venv book sync execute test test-gpu unit nbval bench lab clean chromium screenshots \
-	repeat robustness
+	repeat robustness lock
 
 all: test
 
-$(STAMP): requirements.txt pyproject.toml
+$(STAMP): $(REQUIREMENTS) pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip $(PIP_QUIET)
-	$(BIN)/python -m pip install -q -r requirements.txt -e . $(PIP_QUIET)
+	$(BIN)/python -m pip install -q -r $(REQUIREMENTS) $(PIP_QUIET)
+	$(BIN)/python -m pip install -q --no-deps -e . $(PIP_QUIET)
 	$(BIN)/python -c "import torch, torchvision, jupyter_book, nbval, demystify"
 	@touch $(STAMP)
 
@@ -97,6 +104,20 @@ robustness: $(STAMP)
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab chapters/
+
+# requirements.lock: every package requirements.txt and pyproject.toml need, pinned with sha256
+# hashes, resolved by uv for Python 3.11 on linux x86_64 (3.11.7: some pins need >= 3.11.5).
+# `make lock` updates it after either file changes and keeps every pin their ranges still admit;
+# `make lock UPGRADE=1` moves every pin to the newest version allowed (then re-execute the
+# chapters: their stored outputs were made with the old pins). LOCK_ARGS passes more options to
+# uv, e.g. LOCK_ARGS="-c caps.txt" to cap versions at what a machine can install.
+lock:
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q "uv>=0.5" $(PIP_QUIET)
+	$(BIN)/uv pip compile requirements.txt pyproject.toml --generate-hashes \
+		--python-version 3.11.7 --python-platform x86_64-manylinux_2_28 \
+		--custom-compile-command "make lock" --quiet $(if $(UPGRADE),--upgrade) $(LOCK_ARGS) \
+		-o requirements.lock
 
 clean:
 	rm -rf _build .pytest_cache

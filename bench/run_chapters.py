@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import hashlib
+import importlib.metadata
 import json
 import os
 import platform
@@ -38,6 +40,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 CLAIMS_DIR = ROOT / "chapters" / "claims"       # the committed claims records
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")         # colours in a kernel's traceback
+LOCK = ROOT / "requirements.lock"                  # the exact versions `make` installs
+# The packages whose versions most move the chapters' outputs and times; the results name them.
+KEY_PACKAGES = ("torch", "torchvision", "numpy", "pandas", "scikit-learn", "matplotlib",
+                "gymnasium", "ipywidgets")
 
 PROBE = ("import json, torch\n"
          "print('BENCH_PROBE' + json.dumps({'gpu_peak_mib': torch.cuda.max_memory_allocated() / 2**20"
@@ -180,6 +186,33 @@ def previous_rows(path: Path) -> dict[str, str]:
             if line.startswith("| ") and line.split("|")[1].strip()[:2].isdigit()}
 
 
+def lock_pins(lock: Path = LOCK) -> dict[str, str]:
+    """The pinned version of each package of a requirements lock (`name==version` lines), by
+    normalised name (lower case, `_` and `.` as `-`); empty when the file does not exist."""
+    if not lock.exists():
+        return {}
+    pins = re.findall(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;\\]+)", lock.read_text(), re.M)
+    return {re.sub(r"[-_.]+", "-", name).lower(): version for name, version in pins}
+
+
+def packages_line(lock: Path = LOCK, packages: tuple[str, ...] = KEY_PACKAGES) -> str:
+    """One line for a results file: the lock file (first 12 hex digits of its sha256) and the
+    installed version of each key package, marked where it is not the lock's pin."""
+    pins = lock_pins(lock)
+    parts = []
+    for name in packages:
+        try:
+            installed = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            installed = "not installed"
+        pinned = pins.get(name)
+        parts.append(f"{name} {installed}" + ("" if pinned in (None, installed)
+                                              else f" (the lock pins {pinned})"))
+    source = (f"`{lock.name}` sha256 {hashlib.sha256(lock.read_bytes()).hexdigest()[:12]}"
+              if lock.exists() else f"no `{lock.name}`")
+    return f"Packages: {source}; installed " + ", ".join(parts) + "."
+
+
 def write_results(results: dict[str, dict], kind: str, device: str) -> Path:
     out = ROOT / "bench" / f"results-{kind}.md"
     rows = previous_rows(out)
@@ -188,6 +221,7 @@ def write_results(results: dict[str, dict], kind: str, device: str) -> Path:
              f"Last measured by `make bench` on {dt.date.today().isoformat()}: {device}; "
              f"{psutil.cpu_count(logical=True)} logical CPUs ({cpu}), "
              f"{psutil.virtual_memory().total / 2**30:.0f} GiB RAM; Python {platform.python_version()}.",
+             packages_line(),
              "Each chapter runs once, in a fresh kernel, start to finish (kernel start included);",
              "CPU s is the kernel's user+system time (it exceeds wall time when torch uses several threads).", "",
              "| chapter | wall s | budget s | CPU s | peak RSS MiB | peak GPU MiB | profile | device | status |",
