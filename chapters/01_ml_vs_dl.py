@@ -53,14 +53,13 @@
 # says which ones the talk's era used, which people use now, and why this book uses PyTorch.
 
 # %% tags=["hide-input"]
-# Bootstrap: makes this notebook work alone in Colab or on an Azure VM.
+# Bootstrap: opened alone (Colab, an Azure VM), this installs the course's helpers
+# with what this chapter needs (`demystify[ch01]`); in a checkout it does nothing.
 import importlib.util, os
-if importlib.util.find_spec("demystify") is None:   # Colab / Azure: fetch the helpers
+if importlib.util.find_spec("demystify") is None:
     repository = "git+https://github.com/demystify-dl/demystifying-deep-learning"
     source = os.environ.get("DEMYSTIFY_SOURCE", repository)
-    # %pip install -q "demystify @ {source}"
-if importlib.util.find_spec("skimage") is None:
-    # %pip install -q scikit-image
+    # %pip install -q "demystify[ch01] @ {source}"
 
 # %% [markdown]
 # The setup cell seeds every random number generator (seed 0 unless `DEMYSTIFY_SEED` says

@@ -55,14 +55,13 @@
 # | "Supervised: ConvNets are everywhere" (face verification, photo search, self-driving cars) | A short section on three of those uses, with their papers. |
 
 # %% tags=["hide-input"]
-# Bootstrap: makes this notebook work alone in Colab or on an Azure VM.
+# Bootstrap: opened alone (Colab, an Azure VM), this installs the course's helpers
+# with what this chapter needs (`demystify[ch02]`); in a checkout it does nothing.
 import importlib.util, os
-if importlib.util.find_spec("demystify") is None:   # Colab / Azure: fetch the helpers
+if importlib.util.find_spec("demystify") is None:
     repository = "git+https://github.com/demystify-dl/demystifying-deep-learning"
     source = os.environ.get("DEMYSTIFY_SOURCE", repository)
-    # %pip install -q "demystify @ {source}"
-if any(importlib.util.find_spec(name) is None for name in ("skimage", "ipywidgets")):
-    # %pip install -q scikit-image ipywidgets
+    # %pip install -q "demystify[ch02] @ {source}"
 
 # %% [markdown]
 # The setup cell seeds every random number generator (seed 0 unless `DEMYSTIFY_SEED` says

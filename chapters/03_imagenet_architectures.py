@@ -52,21 +52,13 @@
 # | "Microsoft ResNet" | We build ResNet-18/34/50 block by block, and train plain and residual networks to see how fast each optimises, and what that says about the degradation problem. |
 
 # %% tags=["hide-input"]
-# Bootstrap: makes this notebook work alone in Colab or on an Azure VM.
+# Bootstrap: opened alone (Colab, an Azure VM), this installs the course's helpers
+# with what this chapter needs (`demystify[ch03]`); in a checkout it does nothing.
 import importlib.util, os
-if (
-    importlib.util.find_spec("demystify") is None
-):  # Colab / Azure: fetch the course helpers
-    source = os.environ.get(
-        "DEMYSTIFY_SOURCE",
-        "git+https://github.com/demystify-dl/demystifying-deep-learning",
-    )
-    # %pip install -q "demystify @ {source}"
-if (
-    importlib.util.find_spec("pandas") is None
-    or importlib.util.find_spec("yaml") is None
-):
-    # %pip install -q pandas pyyaml
+if importlib.util.find_spec("demystify") is None:
+    repository = "git+https://github.com/demystify-dl/demystifying-deep-learning"
+    source = os.environ.get("DEMYSTIFY_SOURCE", repository)
+    # %pip install -q "demystify[ch03] @ {source}"
 
 # %% [markdown]
 # The setup cell seeds every random number generator, picks the device (a GPU when there is one)

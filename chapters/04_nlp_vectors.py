@@ -49,12 +49,13 @@
 # | "Can be implemented using a recurrent neural network (RNN)" | We swap our cell for PyTorch's `nn.GRU` and compare both with an order-blind average of word vectors. |
 
 # %% tags=["hide-input"]
-# Bootstrap: makes this notebook work alone in Colab or on an Azure VM.
+# Bootstrap: opened alone (Colab, an Azure VM), this installs the course's helpers
+# with what this chapter needs (`demystify[ch04]`); in a checkout it does nothing.
 import importlib.util, os
-if importlib.util.find_spec("demystify") is None:   # Colab / Azure: fetch the helpers
+if importlib.util.find_spec("demystify") is None:
     repository = "git+https://github.com/demystify-dl/demystifying-deep-learning"
     source = os.environ.get("DEMYSTIFY_SOURCE", repository)
-    # %pip install -q "demystify @ {source}"
+    # %pip install -q "demystify[ch04] @ {source}"
 
 # %% [markdown]
 # The setup cell seeds every random number generator, picks the device (a GPU when there is one)

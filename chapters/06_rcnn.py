@@ -50,15 +50,13 @@
 # | (the speed behind the name: R-CNN → Fast → Faster) | We time both detectors per image on this machine and set the numbers beside the papers'. |
 
 # %% tags=["hide-input"]
-# Bootstrap: makes this notebook work alone in Colab or on an Azure VM.
+# Bootstrap: opened alone (Colab, an Azure VM), this installs the course's helpers
+# with what this chapter needs (`demystify[ch06]`); in a checkout it does nothing.
 import importlib.util, os
-if importlib.util.find_spec("demystify") is None:   # Colab / Azure: fetch the helpers
+if importlib.util.find_spec("demystify") is None:
     repository = "git+https://github.com/demystify-dl/demystifying-deep-learning"
     source = os.environ.get("DEMYSTIFY_SOURCE", repository)
-    # %pip install -q "demystify @ {source}"
-if any(importlib.util.find_spec(name) is None
-       for name in ("skimage", "torchmetrics", "pycocotools")):
-    # %pip install -q scikit-image torchmetrics pycocotools
+    # %pip install -q "demystify[ch06] @ {source}"
 
 # %% [markdown]
 # The setup cell seeds every random number generator, picks the device (a GPU when there is one)

@@ -51,14 +51,13 @@
 # | "Make the sentence vector be the vector for the first word … For each subsequent word, combine its vector with the sentence vector" | Show and Tell makes the image its first input: the image's vector is the LSTM's first input, before the start word, and each word after it is combined with the state that began from the image. |
 
 # %% tags=["hide-input"]
-# Bootstrap: makes this notebook work alone in Colab or on an Azure VM.
+# Bootstrap: opened alone (Colab, an Azure VM), this installs the course's helpers
+# with what this chapter needs (`demystify[ch07]`); in a checkout it does nothing.
 import importlib.util, os
-if importlib.util.find_spec("demystify") is None:   # Colab / Azure: fetch the helpers
+if importlib.util.find_spec("demystify") is None:
     repository = "git+https://github.com/demystify-dl/demystifying-deep-learning"
     source = os.environ.get("DEMYSTIFY_SOURCE", repository)
-    # %pip install -q "demystify @ {source}"
-if importlib.util.find_spec("nltk") is None:
-    # %pip install -q nltk
+    # %pip install -q "demystify[ch07] @ {source}"
 
 # %% [markdown]
 # The setup cell seeds every random number generator (seed 0 unless `DEMYSTIFY_SEED` says

@@ -64,14 +64,13 @@
 #   {cite}`williams1992simple`.
 
 # %% tags=["hide-input"]
-# Bootstrap: makes this notebook work alone in Colab or on an Azure VM.
+# Bootstrap: opened alone (Colab, an Azure VM), this installs the course's helpers
+# with what this chapter needs (`demystify[ch08]`); in a checkout it does nothing.
 import importlib.util, os
-if importlib.util.find_spec("demystify") is None:   # Colab / Azure: fetch the helpers
+if importlib.util.find_spec("demystify") is None:
     repository = "git+https://github.com/demystify-dl/demystifying-deep-learning"
     source = os.environ.get("DEMYSTIFY_SOURCE", repository)
-    # %pip install -q "demystify @ {source}"
-if any(importlib.util.find_spec(name) is None for name in ("gymnasium", "ale_py")):
-    # %pip install -q "gymnasium>=1.0" "ale-py>=0.9"
+    # %pip install -q "demystify[ch08] @ {source}"
 
 # %%
 from demystify import start

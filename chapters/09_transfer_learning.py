@@ -54,14 +54,13 @@
 # | "Transfer Learning & Fine-tuning" | We reuse a network trained on MNIST to learn another set of digits from 1 to 20 labels per class, three ways, and measure what each buys over training from scratch and over a nearest-class-mean classifier. |
 
 # %% tags=["hide-input"]
-# Bootstrap: makes this notebook work alone in Colab or on an Azure VM.
+# Bootstrap: opened alone (Colab, an Azure VM), this installs the course's helpers
+# with what this chapter needs (`demystify[ch09]`); in a checkout it does nothing.
 import importlib.util, os
-if importlib.util.find_spec("demystify") is None:   # Colab / Azure: fetch the helpers
+if importlib.util.find_spec("demystify") is None:
     repository = "git+https://github.com/demystify-dl/demystifying-deep-learning"
     source = os.environ.get("DEMYSTIFY_SOURCE", repository)
-    # %pip install -q "demystify @ {source}"
-if importlib.util.find_spec("safetensors") is None:
-    # %pip install -q safetensors
+    # %pip install -q "demystify[ch09] @ {source}"
 
 # %%
 import matplotlib.pyplot as plt

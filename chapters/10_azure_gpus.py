@@ -58,19 +58,13 @@
 # | "GPUs in Azure" | We tabulate Azure's GPU VM families with their GPUs and peaks, estimate a training run on each, and check a real Azure ML job spec. |
 
 # %% tags=["hide-input"]
-# Bootstrap: makes this notebook work alone in Colab or on an Azure VM.
+# Bootstrap: opened alone (Colab, an Azure VM), this installs the course's helpers
+# with what this chapter needs (`demystify[ch10]`); in a checkout it does nothing.
 import importlib.util, os
-REPO = "https://github.com/demystify-dl/demystifying-deep-learning"
-if importlib.util.find_spec("demystify") is None:   # Colab / Azure: fetch the helpers
+if importlib.util.find_spec("demystify") is None:
     repository = "git+https://github.com/demystify-dl/demystifying-deep-learning"
     source = os.environ.get("DEMYSTIFY_SOURCE", repository)
-    # %pip install -q "demystify @ {source}"
-if not os.path.exists("scripts/ddp_train.py"):   # opened alone: fetch the scripts
-    # !git clone -q --depth 1 {REPO} dl-course
-    os.environ.setdefault("DEMYSTIFY_DATA", os.path.abspath("dl-course/data"))
-    os.chdir("dl-course/chapters")
-if any(importlib.util.find_spec(m) is None for m in ("yaml", "safetensors")):
-    # %pip install -q pyyaml safetensors
+    # %pip install -q "demystify[ch10] @ {source}"
 
 # %% [markdown]
 # The setup cell seeds every random number generator, picks the device (a GPU when there is
@@ -523,15 +517,13 @@ if step_fraction == step_fraction:        # a device with a known peak
 # A speed-up that changes the answer is a bug, and checking the first loss is not enough: it
 # only exercises the forward pass at the initial weights, so a broken backward pass, a
 # GradScaler that skips every step or a miscompiled graph would all pass. We therefore train
-# the course's small CNN (`scripts/ddp_train.py`; it has no batch norm, whose statistics on
+# the course's small CNN (from the DDP script `demystify.ddp_train`; it has no batch norm, whose statistics on
 # tiny batches amplify rounding differences from step to step) for
 # {glue:text}`variant_steps:.0f` SGD steps with each switch and compare the final weights with
 # plain fp32.
 
 # %%
-spec = importlib.util.spec_from_file_location("ddp_train", "scripts/ddp_train.py")
-ddp_train = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(ddp_train)
+from demystify import ddp_train   # the course's DDP script, shipped in the package
 x_all = (digits.x_train - digits.x_train.mean()) / digits.x_train.std()
 y_all = digits.y_train
 glue("variant_steps", P.variant_steps)
@@ -952,7 +944,8 @@ plt.show()
 # variables: `RANK` (0 … `WORLD_SIZE`−1), `LOCAL_RANK` (which GPU on its machine),
 # `WORLD_SIZE`, `MASTER_ADDR`/`MASTER_PORT`.
 #
-# The course's script is `chapters/scripts/ddp_train.py`. Its heart is a few lines:
+# The course's script is the module `demystify.ddp_train` (the file
+# `demystify/ddp_train.py`, run with `torchrun -m`). Its heart is a few lines:
 #
 # ```python
 # dist.init_process_group("nccl" if on_gpus else "gloo")        # join the group torchrun set up
@@ -997,16 +990,15 @@ def one_process(*args) -> None:
             os.environ.pop(k) if v is None else os.environ.__setitem__(k, v)
 
 
-script = Path("scripts/ddp_train.py")
 enough_gpus = device.type == "cuda" and torch.cuda.device_count() >= P.ddp_nproc
 ddp_device = "cuda" if enough_gpus else "cpu"
-runs = Path("../data/cache/10_ddp")     # git-ignored; cleared so no stale run is read
-shutil.rmtree(runs, ignore_errors=True)
+runs = Path("runs") / "10_ddp"   # beside the notebook (git-ignored); cleared so
+shutil.rmtree(runs, ignore_errors=True)   # that no stale run is read
 common = ["--epochs", P.ddp_epochs, "--global-batch", P.ddp_global_batch,
           "--device", ddp_device, "--seed", P.seed, "--dtype", "float64"]
 one_process("--out", runs / "one", *common)
-print(torchrun(script, "--out", runs / "many", *common, nproc=P.ddp_nproc,
-               threads_per_process=1))
+print(torchrun("demystify.ddp_train", "--out", runs / "many", *common, module=True,
+               nproc=P.ddp_nproc, threads_per_process=1))
 
 # %%
 one = json.loads((runs / "one" / "metrics.json").read_text())
@@ -1080,7 +1072,7 @@ plt.show()
 # ```bash
 # torchrun --nnodes=2 --node_rank=0 --nproc_per_node=8 \
 #          --rdzv_backend=c10d --rdzv_endpoint=node0:29500 --rdzv_id=job42 \
-#          chapters/scripts/ddp_train.py --out runs/two-nodes        # node_rank=1 on the other
+#          -m demystify.ddp_train --out runs/two-nodes        # node_rank=1 on the other
 # ```
 #
 # `--nnodes` is how many machines take part (`--nnodes=1:4` makes the job *elastic*),
@@ -1159,22 +1151,26 @@ claim("resume_weight_gap", resume_gap, "<= 1e-7", tol=1e-7,
 
 # %%
 # NBVAL_CHECK_OUTPUT
+import re
+
 import yaml
 
-job = yaml.safe_load(Path("../azureml/job.yml").read_text())
-cluster = yaml.safe_load(Path("../azureml/compute.yml").read_text())
+from demystify.data import azureml_spec   # the checkout's azureml/, or the package's
+
+job = yaml.safe_load(azureml_spec("job.yml").read_text())
+cluster = yaml.safe_load(azureml_spec("compute.yml").read_text())
 size = specs.set_index("vm_size").loc[cluster["size"]]
 nodes = f"{cluster['min_instances']}–{cluster['max_instances']}"
 print(f"cluster {cluster['name']}: {nodes} × {cluster['size']} "
       f"({size['gpus_per_vm']} × {size['gpu']} each, series {size['series']}), "
       f"tier {cluster['tier']}")
-print(f"job: {job['resources']['instance_count']} nodes, "
-      f"distribution {job['distribution']}, inputs {job['inputs']}")
+print(f"job: {job['resources']['instance_count']} node(s), "
+      f"distribution {job.get('distribution', 'none')}, inputs {job['inputs']}")
 print("command:", job["command"].replace(" && ", " &&\n  "))
-code = (Path("../azureml") / job["code"]).resolve()
-for path in ("requirements.txt", "pyproject.toml", "chapters/scripts/ddp_train.py"):
-    found = "found" if (code / path).is_file() else "MISSING"
-    print(f"  {path}: {found} in the uploaded code")
+runs_module = re.search(r"-m (demystify\.\w+)", job["command"])
+assert runs_module, "the job's command should run -m demystify.<the course's script>"
+found = importlib.util.find_spec(runs_module[1]) is not None
+print(f"  it runs {runs_module[1]}: {'found' if found else 'MISSING'} in the package")
 
 # %% [markdown]
 # Submitting it takes the Azure CLI with its `ml` extension, a subscription with GPU quota for
@@ -1248,7 +1244,7 @@ report()
 # 2. **Why the GradScaler.** On a GPU, train `train_small("fp16")` with the GradScaler disabled
 #    and count the parameters whose gradient is exactly zero. Compare with the scaler on. What
 #    happens to those gradients in fp16, and why does bf16 not need it?
-# 3. **Normalisation under DDP.** Run `scripts/ddp_train.py` with `--norm batch` on one and on
+# 3. **Normalisation under DDP.** Run `demystify.ddp_train` with `--norm batch` on one and on
 #    two processes (CPU is fine) and compare the weights as in section 5. Then repeat with
 #    `--norm group`. Which one agrees with one process, and why? (`--norm syncbatch` is the
 #    third answer, but `nn.SyncBatchNorm` runs only on GPU backends, not on CPU/gloo.)

@@ -197,6 +197,21 @@ def course_file(relative: str) -> Path:
                            f"reinstall demystify from the repository")
 
 
+CHECKOUT_AZUREML = Path(__file__).resolve().parent.parent / "azureml"
+PACKAGED_AZUREML = Path(__file__).resolve().parent / "azure_specs"   # in an installed wheel
+
+
+def azureml_spec(name: str) -> Path:
+    """Chapter 10's Azure ML spec `name` (e.g. "job.yml"): the checkout's azureml/ folder, else
+    the copy shipped inside the installed package. Raises DataNotAvailable otherwise."""
+    for base in (CHECKOUT_AZUREML, PACKAGED_AZUREML):
+        if (base / name).is_file():
+            return base / name
+    raise DataNotAvailable(f"the Azure ML spec azureml/{name} is neither in this checkout "
+                           f"({CHECKOUT_AZUREML}) nor in the installed package "
+                           f"({PACKAGED_AZUREML}): reinstall demystify from the repository")
+
+
 def read_idx(raw: bytes, what: str) -> np.ndarray:
     """An array from the IDX format of LeCun's MNIST files (unsigned bytes, big-endian sizes)."""
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:

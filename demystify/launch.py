@@ -1,7 +1,7 @@
 """Launch a training script on several processes with torchrun, and compare what they wrote.
 
-Chapter 10 (and tests/test_ddp.py) run chapters/scripts/ddp_train.py with 1 and 2 processes and
-check that both reach the same weights. torchrun is PyTorch's own launcher
+Chapter 10 (and tests/test_ddp.py) run the course's DDP script, the module
+`demystify.ddp_train`, with 1 and 2 processes and check that both reach the same weights. torchrun is PyTorch's own launcher
 (`python -m torch.distributed.run`); this module only builds its command line, runs it with
 this Python, and turns a failure into one clear error.
 """
@@ -14,27 +14,39 @@ import sys
 from pathlib import Path
 
 
-def torchrun_command(script: str | Path, *args: object, nproc: int = 2) -> list[str]:
-    """The command that runs `script` on `nproc` processes of this machine (`--standalone`)."""
+def torchrun_command(script: str | Path, *args: object, nproc: int = 2,
+                     module: bool = False) -> list[str]:
+    """The command that runs `script` on `nproc` processes of this machine (`--standalone`).
+
+    With `module=True`, `script` is a module name run like `python -m` (torchrun's `-m`).
+    """
     if not isinstance(nproc, int) or nproc < 1:
         raise ValueError(f"nproc must be a positive integer, got {nproc!r}")
+    target = ["-m", str(script)] if module else [str(script)]
     return [sys.executable, "-m", "torch.distributed.run", "--standalone",
-            f"--nproc_per_node={nproc}", str(script), *map(str, args)]
+            f"--nproc_per_node={nproc}", *target, *map(str, args)]
 
 
 def torchrun(script: str | Path, *args: object, nproc: int = 2, timeout: float = 600,
-             threads_per_process: int | None = None, echo: bool = True) -> str:
+             threads_per_process: int | None = None, echo: bool = True,
+             module: bool = False) -> str:
     """Run `script` under torchrun on `nproc` local processes; return everything it printed.
 
-    Each process gets `threads_per_process` CPU threads (default: the cores shared out evenly).
-    Raises FileNotFoundError for a missing script and RuntimeError, with the end of the output,
-    when any process fails or the run exceeds `timeout` seconds.
+    `script` is a file, or with `module=True` an importable module such as
+    "demystify.ddp_train". Each process gets `threads_per_process` CPU threads (default: the
+    cores shared out evenly). Raises FileNotFoundError for a missing script or module and
+    RuntimeError, with the end of the output, when any process fails or the run exceeds
+    `timeout` seconds.
     """
-    script = Path(script)
-    if not script.is_file():
-        raise FileNotFoundError(f"no training script at {script}: run from the repository's "
-                                f"chapters/ folder, or pass the script's path")
-    command = torchrun_command(script, *args, nproc=nproc)
+    if module:
+        import importlib.util
+        if importlib.util.find_spec(str(script)) is None:
+            raise FileNotFoundError(f"no module {script!r} to run: is the package that holds "
+                                    f"it installed in this Python ({sys.executable})?")
+    elif not Path(script).is_file():
+        raise FileNotFoundError(f"no training script at {script}: pass the script's path, or a "
+                                f"module name with module=True")
+    command = torchrun_command(script, *args, nproc=nproc, module=module)
     threads = threads_per_process or max(1, (os.cpu_count() or 1) // nproc)
     env = {**os.environ, "OMP_NUM_THREADS": str(threads), "PYTHONUNBUFFERED": "1"}
     if echo:

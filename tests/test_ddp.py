@@ -1,18 +1,18 @@
 """Chapter 10's claim: 2-process DistributedDataParallel (gloo, CPU) reaches the same weights as one
-process on the same global batch. Runs chapters/scripts/ddp_train.py under torchrun twice."""
+process on the same global batch. Runs the module demystify.ddp_train under torchrun twice."""
 import json
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from demystify.launch import torchrun, weight_difference
 
-SCRIPT = Path(__file__).resolve().parent.parent / "chapters" / "scripts" / "ddp_train.py"
+SCRIPT = "demystify.ddp_train"       # the course's DDP script, shipped in the package
 
 
 def test_two_processes_reach_the_same_weights_as_one(tmp_path):
     def run(nproc: int) -> str:
         return torchrun(SCRIPT, "--out", tmp_path / f"p{nproc}", "--epochs", 2, "--global-batch", 64,
-                        "--device", "cpu", nproc=nproc, threads_per_process=1, echo=False, timeout=300)
+                        "--device", "cpu", nproc=nproc, threads_per_process=1, echo=False, timeout=300, module=True)
 
     with ThreadPoolExecutor(2) as pool:                 # both launches at once: half the wall time
         one, two = pool.map(run, (1, 2))
@@ -33,7 +33,7 @@ def test_exercise_3_group_norm_keeps_ddp_equivalent_batch_norm_does_not(tmp_path
     def run(norm: str, nproc: int) -> str:
         return torchrun(SCRIPT, "--out", tmp_path / f"{norm}{nproc}", "--epochs", 1,
                         "--global-batch", 64, "--device", "cpu", "--norm", norm, nproc=nproc,
-                        threads_per_process=1, echo=False, timeout=300)
+                        threads_per_process=1, echo=False, timeout=300, module=True)
 
     with ThreadPoolExecutor(2) as pool:
         list(pool.map(lambda a: run(*a), [("group", 1), ("group", 2), ("batch", 1), ("batch", 2)]))

@@ -17,9 +17,16 @@ def test_torchrun_command_uses_this_python():
             torchrun_command("train.py", nproc=bad)
 
 
+def test_module_target_runs_with_dash_m():
+    command = torchrun_command("demystify.ddp_train", "--epochs", 1, nproc=2, module=True)
+    assert command[-4:] == ["-m", "demystify.ddp_train", "--epochs", "1"]
+
+
 def test_missing_script_says_what_to_do(tmp_path):
     with pytest.raises(FileNotFoundError, match="no training script"):
         torchrun(tmp_path / "absent.py", nproc=1)
+    with pytest.raises(FileNotFoundError, match="no module 'demystify.absent'"):
+        torchrun("demystify.absent", nproc=1, module=True)
 
 
 def test_failing_script_raises_with_its_output(tmp_path):

@@ -1,18 +1,19 @@
 """Data-parallel training with PyTorch's DistributedDataParallel (DDP), launched by torchrun.
 
-Chapter 10 of "Demystifying Deep Learning". Every process (a *rank*) holds a full copy of a small
+Chapter 10 of "Demystifying Deep Learning" (shipped in the package, so that the chapter and an
+Azure ML job run it without a checkout of the book). Every process (a *rank*) holds a full copy of a small
 CNN and trains on its own shard of every global batch of handwritten digits. During backward()
 DDP averages the gradients of all ranks (an all-reduce: gloo on CPUs, NCCL on GPUs), so after
 each step every replica holds the same weights — the same weights one process would reach on the
 whole global batch. The chapter and tests/test_ddp.py check exactly that.
 
     # one machine, 2 processes (CPU: gloo; one GPU per process: NCCL)
-    torchrun --standalone --nproc_per_node=2 chapters/scripts/ddp_train.py --out runs/ddp2
+    torchrun --standalone --nproc_per_node=2 -m demystify.ddp_train --out runs/ddp2
     # the same global batch in one process, for comparison
-    torchrun --standalone --nproc_per_node=1 chapters/scripts/ddp_train.py --out runs/ddp1
+    torchrun --standalone --nproc_per_node=1 -m demystify.ddp_train --out runs/ddp1
     # two machines with 8 GPUs each: run on both, node_rank 0 and 1, same endpoint and id
     torchrun --nnodes=2 --node_rank=0 --nproc_per_node=8 --rdzv_backend=c10d \
-             --rdzv_endpoint=HOST0:29500 --rdzv_id=job42 chapters/scripts/ddp_train.py --out runs/n2
+             --rdzv_endpoint=HOST0:29500 --rdzv_id=job42 -m demystify.ddp_train --out runs/n2
 
 Rank 0 writes OUT/weights.safetensors and OUT/metrics.json (atomically: temp file + rename).
 
@@ -97,7 +98,7 @@ def setup(choice: str) -> tuple[int, int, torch.device]:
     """Join the process group torchrun describes (RANK, WORLD_SIZE, MASTER_ADDR… in the env)."""
     if "RANK" not in os.environ:
         raise SystemExit("run this script with torchrun, e.g. "
-                         "torchrun --standalone --nproc_per_node=2 chapters/scripts/ddp_train.py --out runs/ddp2")
+                         "torchrun --standalone --nproc_per_node=2 -m demystify.ddp_train --out runs/ddp2")
     local_rank = int(os.environ["LOCAL_RANK"])
     local_world = int(os.environ["LOCAL_WORLD_SIZE"])
     enough_gpus = torch.cuda.is_available() and torch.cuda.device_count() >= local_world
