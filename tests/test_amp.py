@@ -191,3 +191,56 @@ def test_fit_steps_through_mixed_precision(use_dtype, monkeypatch):
     fit(model, (x, y), epochs=2, batch_size=8, device=torch.device("cpu"), progress=False)
     assert steps == [True] * 4
     assert not torch.equal(weights(model), weights(before))
+
+
+def _autocast_loops_without_scaler(source: str) -> list[str]:
+    """Functions that run a forward pass under autocast and call a bare `.backward()` (one
+    not on `scaler.scale(...)`): under fp16 their small gradients would underflow."""
+    import ast
+
+    def is_autocast(node: ast.expr) -> bool:
+        func = node.func if isinstance(node, ast.Call) else None
+        return (isinstance(func, ast.Name) and func.id == "autocast"
+                or isinstance(func, ast.Attribute) and func.attr == "autocast"
+                and not (isinstance(func.value, ast.Name) and func.value.id == "amp"))
+
+    def bare_backward(node: ast.AST) -> bool:
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "backward"):
+            return False
+        target = node.func.value
+        return not (isinstance(target, ast.Call) and isinstance(target.func, ast.Attribute)
+                    and target.func.attr == "scale")
+
+    found = []
+    for function in ast.walk(ast.parse(source)):
+        if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        nodes = list(ast.walk(function))
+        uses_autocast = any(isinstance(n, ast.With) and any(is_autocast(i.context_expr)
+                                                             for i in n.items) for n in nodes)
+        if uses_autocast and any(bare_backward(n) for n in nodes):
+            found.append(function.name)
+    return found
+
+
+def test_the_guard_finds_a_bare_backward_under_autocast():
+    loop = ("def train(model, x, optimizer):\n"
+            "    with autocast(device):\n"
+            "        loss = model(x).sum()\n"
+            "    loss.backward()\n")
+    assert _autocast_loops_without_scaler(loop) == ["train"]
+    fixed = loop.replace("with autocast(device)", "with amp.autocast()").replace(
+        "loss.backward()", "amp.step(loss, optimizer)")
+    assert _autocast_loops_without_scaler(fixed) == []
+
+
+def test_no_chapter_trains_under_autocast_without_a_gradient_scaler():
+    """Every hand-written loop of the chapters that uses autocast steps through
+    MixedPrecision (or, as chapter 10's lesson does, its own GradScaler)."""
+    from pathlib import Path
+    chapters = sorted((Path(__file__).resolve().parents[1] / "chapters").glob("[0-9][0-9]_*.py"))
+    assert len(chapters) == 10
+    offenders = {p.stem: names for p in chapters
+                 if (names := _autocast_loops_without_scaler(p.read_text()))}
+    assert not offenders, f"autocast with a bare backward() (use MixedPrecision): {offenders}"
