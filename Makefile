@@ -63,8 +63,13 @@ OFFLINE := PYTHONPATH=$(CURDIR)/tests/offline
 # chapters/claims/NN_name.json, within the tolerance stated where the claim is made.
 CHAPTER_CHECKS := DEMYSTIFY_PROFILE=cpu DEMYSTIFY_DEVICE=cpu DEMYSTIFY_SEED=0 \
 	DEMYSTIFY_CLAIMS_COMPARE=$(CURDIR)/chapters/claims
+# Two pytest workers (pytest-xdist): a notebook's cells and the tests that share the built site
+# stay together on one worker (xdist_group marks, see the conftest.py files). TEST_WORKERS=0
+# runs everything in one process.
+TEST_WORKERS ?= 2
+XDIST := $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadgroup)
 test: $(STAMP) chromium
-	$(CHAPTER_CHECKS) $(OFFLINE) $(BIN)/python -m pytest
+	$(CHAPTER_CHECKS) $(OFFLINE) $(BIN)/python -m pytest $(XDIST)
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests -m "not slow"
