@@ -190,6 +190,10 @@ if device.type == "cuda":
     gpu = gpu_info(device)
     print(f"GPU  {gpu['name']}: {gpu['memory_gib']} GiB, compute capability "
           f"{gpu['capability']}; {torch.cuda.device_count()} GPU(s) visible")
+    tf32 = (torch.backends.cuda.matmul.allow_tf32
+            and supported_precisions(device)["tf32"] is None)
+    print(f"     fp32 matmuls run as {'TF32' if tf32 else 'IEEE fp32'} after "
+          f"configure() (it allows TF32; only Ampere and newer GPUs have it)")
 elif device.type == "mps":
     print("GPU  Apple silicon (MPS): no datasheet peaks here, so no % of peak")
 else:
@@ -222,7 +226,11 @@ else:
 # The work is a square matrix multiply: $n \times n$ times $n \times n$ costs $2n^3$ FLOPs. We
 # run it in every number format the device supports: **fp32**, **tf32** (NVIDIA's tensor-core
 # mode for fp32 matmuls, Ampere and newer), **bf16** and **fp16** (16-bit; bf16 keeps fp32's
-# range, fp16 more precision but a narrow range).
+# range, fp16 more precision but a narrow range). On an Ampere or newer GPU the
+# course's `configure()` (called by `start`) lets *every* fp32 matmul run as TF32, so
+# an "fp32" timing there is a TF32 timing unless TF32 is switched off: the fp32 rows
+# below switch it off (true IEEE fp32) and the tf32 rows on, and the step table prints
+# what its matmuls ran in.
 
 # %%
 def bench(fn, min_run_time: float = P.min_time_s) -> tuple[float, float]:
@@ -471,7 +479,7 @@ def skip_reason(options: dict) -> str | None:
 # format the variant multiplies in.
 
 # %%
-results = {}
+results, matmuls_in = {}, {}
 for name, options in variants.items():
     reason = skip_reason(options)
     if reason:
@@ -482,12 +490,17 @@ for name, options in variants.items():
     step()                                   # the first call also compiles, if asked
     first_s = time.perf_counter() - started
     median, iqr = bench(step, P.step_time_s)
-    fmt = options.get("precision") or ("tf32" if options.get("tf32") else "fp32")
+    # What the step's fp32 matmuls really ran in: the flag step() set, not the label.
+    tf32_used = (device.type == "cuda" and torch.backends.cuda.matmul.allow_tf32
+                 and supported["tf32"] is None)
+    fmt = options.get("precision") or ("tf32" if tf32_used else "fp32")
+    matmuls_in[name] = fmt
     results[name] = {"first step s": first_s, "median s": median, "IQR s": iqr,
                      "peak": peak_here(fmt)}
     key = "_".join(w for w in name.lower().replace("+", " ").split())
     timing(f"step_{key}_s", median)
 steps = pd.DataFrame(results).T.astype(float)
+steps.insert(0, "matmuls in", pd.Series(matmuls_in))
 steps["images/s"] = P.batch_size / steps["median s"]
 steps["TFLOP/s"] = flops_18 * P.batch_size / steps["median s"] / 1e12
 steps["% of peak"] = 100 * steps["TFLOP/s"] / steps["peak"]
@@ -600,7 +613,8 @@ claim("bf16_loss_gap", same.loc["bf16 autocast", "loss gap"], "<= 0.05", tol=0.0
 # A step's total time says nothing about *which* operations cost it. `torch.profiler` records
 # every operator PyTorch runs (and, on a GPU, every CUDA kernel) with its time; the table
 # sorts them by their *self* time, the time spent in the operator itself rather than in the
-# operators it calls. One fp32 step, after one warm-up step:
+# operators it calls. One fp32 step (TF32 off, as in the fp32 row above), after one
+# warm-up step:
 
 # %%
 from torch.profiler import ProfilerActivity, profile
