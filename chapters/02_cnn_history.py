@@ -67,6 +67,13 @@ if importlib.util.find_spec("demystify") is None:
 # The setup cell seeds every random number generator (seed 0 unless `DEMYSTIFY_SEED` says
 # otherwise), picks the device (a GPU when there is one) and loads this chapter's **profile**:
 # the sizes it runs with on a CPU or on a GPU.
+#
+# **Official data.** Everything here runs offline on what the course ships. In the GPU profile
+# the chapter trains on the full MNIST (55,000 training and 5,000 validation digits) when its
+# files are in the data folder (`DEMYSTIFY_DATA`, see [Setup](../book/setup.md)) or when you
+# allow the download: run `%env DEMYSTIFY_DOWNLOAD=1` before the setup cell (in Colab too).
+# Without them, and always in the CPU profile, it uses MNIST's 10,000 test digits, which ship
+# with the course; the `dataset:` line the chapter prints says which it loaded.
 
 # %%
 import copy

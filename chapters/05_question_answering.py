@@ -63,6 +63,11 @@ if importlib.util.find_spec("demystify") is None:
 # %% [markdown]
 # The setup cell seeds every random number generator, picks the device (a GPU when there is one)
 # and loads this chapter's **profile**: the sizes it runs with on a CPU or on a GPU.
+#
+# **Official data.** Everything here runs offline on stories the course's simulator writes. The
+# official bAbI tasks replace them when their files are on your machine, or when you allow the
+# download: run `%env DEMYSTIFY_DOWNLOAD=1` before the setup cell (in Colab too). *The bAbI
+# tasks* below says where the chapter looks; the results table names the stories it used.
 
 # %%
 import re

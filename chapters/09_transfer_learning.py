@@ -62,6 +62,14 @@ if importlib.util.find_spec("demystify") is None:
     source = os.environ.get("DEMYSTIFY_SOURCE", repository)
     # %pip install -q "demystify[ch09] @ {source}"
 
+# %% [markdown]
+# **Official data.** Everything here runs offline on what the course ships. Two things change
+# when you allow downloads (run `%env DEMYSTIFY_DOWNLOAD=1` before the setup cell, in Colab
+# too) or put the files in the data folder (`DEMYSTIFY_DATA`, see [Setup](../book/setup.md)):
+# in the GPU profile the chapter trains on the full MNIST instead of MNIST's 10,000 test digits,
+# which ship with the course; and section 9 runs the ImageNet-pre-trained ResNet-18 (45 MB of
+# weights) instead of skipping it.
+
 # %%
 import matplotlib.pyplot as plt
 import numpy as np
