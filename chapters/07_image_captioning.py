@@ -78,7 +78,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from demystify import (History, autocast, claim, count_parameters, fit, glue,
+from demystify import (History, MixedPrecision, claim, count_parameters, fit, glue,
                        plot_history, report, start)
 from demystify.captions import load_captions
 from demystify.scenes import NUMBER_WORDS, make_scenes, show_detections
@@ -292,7 +292,9 @@ class ShowAndTell(nn.Module):
 # test time the decoder reads its own words, a state it never trained on, so one wrong word can
 # derail the rest. This loop is the
 # lesson, so it is written out rather than left to `fit()`; each epoch visits every (scene,
-# reference caption) pair once, shuffled with the run's seed.
+# reference caption) pair once, shuffled with the run's seed. `MixedPrecision` runs the
+# forward pass under autocast on a GPU and adds a gradient scaler where that is fp16 (a T4);
+# on a CPU each step is a plain one.
 
 # %%
 PAIRS = [(i, caption) for i, captions in enumerate(train.captions)
@@ -307,6 +309,7 @@ def train_captioner(model: nn.Module, epochs: int, lr: float = 3e-3,
     """Teacher-forced training on every (scene, reference) pair; the loss per epoch."""
     generator = torch.Generator().manual_seed(P.seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    amp = MixedPrecision(device)
     model.to(device)
     history = History()
     for _ in (bar := tqdm(range(epochs), desc=desc)):
@@ -316,14 +319,12 @@ def train_captioner(model: nn.Module, epochs: int, lr: float = 3e-3,
         for batch in order.split(P.batch_size):
             tokens = TOKENS[batch]
             tokens = tokens[:, :int((tokens != PAD).sum(1).max())].to(device)
-            with autocast(device):
+            with amp.autocast():
                 logits = model(features["train"][SCENE_OF[batch].to(device)],
                                tokens[:, :-1]).float()
             loss = F.cross_entropy(logits.transpose(1, 2), tokens[:, 1:],
                                    ignore_index=PAD)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
+            amp.step(loss, optimizer)
             total += loss.item() * len(batch)
         history.log(train_loss=total / len(PAIRS))
         bar.set_postfix(loss=f"{total / len(PAIRS):.3f}")
