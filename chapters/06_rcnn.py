@@ -75,7 +75,7 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 from torchvision.ops import batched_nms, box_iou, roi_align
 
-from demystify import (autocast, autocast_dtype, claim, count_parameters, fit, glue,
+from demystify import (MixedPrecision, autocast, claim, count_parameters, fit, glue,
                        load_mnist_t10k, report, start, timing)
 from demystify.scenes import PHOTOS, make_scenes, photo_backgrounds, show_detections
 
@@ -432,9 +432,10 @@ print(f"pretrained trunk: validation accuracy {max(history['val_accuracy']):.3f}
 # `fit`, which expects one loss per batch of (input, label) pairs. We train three networks
 # with the same batch, learning rate and seed: one from the pretrained trunk, one from scratch
 # with the same fine-tuning steps, and a copy of the latter trained on for as many steps as
-# pretraining took, so that it has as many steps in all as pretraining plus fine-tuning. (On a GPU
-# with fp16 autocast, the gradient scaler keeps small gradients from underflowing, as in `fit`;
-# elsewhere it does nothing.)
+# pretraining took, so that it has as many steps in all as pretraining plus fine-tuning.
+# (`MixedPrecision` runs the forward pass under autocast on a GPU and, where that is fp16, adds
+# the gradient scaler that keeps small gradients from underflowing, as `fit` does; on a CPU
+# each step is a plain one.)
 
 # %%
 def train_rcnn(model: nn.Module, steps: int, batch: int = 128,
@@ -444,8 +445,7 @@ def train_rcnn(model: nn.Module, steps: int, batch: int = 128,
     digits = torch.nonzero(labels > 0)[:, 0].cpu()
     background = torch.nonzero(labels == 0)[:, 0].cpu()
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    fp16 = autocast_dtype(device) == torch.float16
-    scaler = torch.amp.GradScaler(device.type, enabled=fp16)
+    amp = MixedPrecision(device)
     model.to(device).train()
     losses = []
     for _ in tqdm(range(steps), desc="R-CNN"):
@@ -453,15 +453,12 @@ def train_rcnn(model: nn.Module, steps: int, batch: int = 128,
             digits[torch.randint(len(digits), (batch // 4,), generator=generator)],
             background[torch.randint(len(background), (batch - batch // 4,),
                                      generator=generator)]]).to(device)
-        with autocast(device):
+        with amp.autocast():
             scores, deltas = model(crops[pick])
         m = regress[pick]
         loss = F.cross_entropy(scores.float(), labels[pick]) + \
             F.smooth_l1_loss(deltas.float()[m], targets[pick][m], beta=1 / 9)
-        optimizer.zero_grad(set_to_none=True)
-        scaler.scale(loss).backward()
-        scaler.step(optimizer)
-        scaler.update()
+        amp.step(loss, optimizer)       # zero_grad, backward, step (scaled under fp16)
         losses.append(loss.item())
     return losses
 
@@ -766,6 +763,7 @@ def train_faster(model: nn.Module, scenes, epochs: int, batch_size: int,
     """Train a torchvision detector on scenes; return its mean losses per epoch."""
     generator = torch.Generator().manual_seed(P.seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    amp = MixedPrecision(device)
     history = []
     for _ in (bar := tqdm(range(epochs), desc="Faster R-CNN")):
         model.train()
@@ -774,11 +772,9 @@ def train_faster(model: nn.Module, scenes, epochs: int, batch_size: int,
             images = [scenes.images[i].to(device) for i in batch]
             targets = [{k: v.to(device) for k, v in scenes.target(i).items()}
                        for i in batch]
-            with autocast(device):
+            with amp.autocast():
                 parts = model(images, targets)          # a dict of four losses
-            optimizer.zero_grad(set_to_none=True)
-            sum(parts.values()).backward()
-            optimizer.step()
+            amp.step(sum(parts.values()), optimizer)
             for key, value in parts.items():
                 totals[key] = totals.get(key, 0.0) + value.item() * len(batch)
         history.append({key: total / len(scenes) for key, total in totals.items()})
