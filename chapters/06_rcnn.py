@@ -61,6 +61,11 @@ if importlib.util.find_spec("demystify") is None:
 # %% [markdown]
 # The setup cell seeds every random number generator, picks the device (a GPU when there is one)
 # and loads this chapter's **profile**: the sizes it runs with on a CPU or on a GPU.
+#
+# **Official data.** Everything here runs offline on what the course ships. One section changes
+# when you allow downloads (run `%env DEMYSTIFY_DOWNLOAD=1` before the setup cell, in Colab
+# too) or the file is already in torch's cache: *The real thing* then runs torchvision's
+# COCO-trained Faster R-CNN on a photograph instead of skipping it.
 
 # %%
 import copy

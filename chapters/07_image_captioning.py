@@ -63,6 +63,11 @@ if importlib.util.find_spec("demystify") is None:
 # The setup cell seeds every random number generator (seed 0 unless `DEMYSTIFY_SEED` says
 # otherwise), picks the device (a GPU when there is one) and loads this chapter's **profile**:
 # the sizes it runs with on a CPU or on a GPU.
+#
+# **Official data.** Everything here runs offline on scenes the course generates. The section
+# *Real captions* also scores human captions when Flickr8k's or COCO's caption files are on
+# your machine (it says where it looks); the chapter downloads none, so setting
+# `DEMYSTIFY_DOWNLOAD` changes nothing here.
 
 # %%
 import re

@@ -1158,10 +1158,15 @@ claim("resume_weight_gap", resume_gap, "<= 1e-7", tol=1e-7,
 #
 # **Azure Machine Learning.** A *command job* uploads the code, starts a *compute cluster* of
 # GPU VMs, runs a command on each and tears the VMs down again. The course's specs are in
-# `azureml/`: `compute.yml` defines a cluster of ND H100 v5 VMs that scales to zero when idle,
-# `job.yml` installs `requirements.txt` and runs `torchrun` on two nodes × eight GPUs. The cell
-# below reads them and checks that every file they name is in the repository
-# (`tests/test_azureml.py` does the same in CI).
+# `azureml/` (and inside the `demystify` package, so this cell finds them in Colab too):
+# `compute.yml` defines a cluster of at most one `Standard_NC4as_T4_v3` VM (one T4) that scales
+# to zero when idle; `job.yml` runs on it in one of Azure ML's *curated* environments (a
+# prebuilt image with PyTorch and CUDA), installs only this package with chapter 10's extra
+# (`pip install ".[ch10]"`), and starts the course's script with `torchrun --standalone -m
+# demystify.ddp_train`. `job-multinode.yml` with `compute-multinode.yml` is the same script on
+# two ND H100 v5 nodes × eight GPUs. The cell below reads the default pair and checks that the
+# module the job runs is in the package; `tests/test_azureml.py` also validates every spec
+# against Azure ML's JSON schemas and parses the command's arguments.
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -1188,7 +1193,8 @@ print(f"  it runs {runs_module[1]}: {'found' if found else 'MISSING'} in the pac
 
 # %% [markdown]
 # Submitting it takes the Azure CLI with its `ml` extension, a subscription with GPU quota for
-# the chosen size, and these commands, run from the repository root:
+# the chosen size (for the default, the NCasT4_v3 family), and these commands, run from the
+# repository root:
 #
 # ```bash
 # az extension add --name ml                      # once
@@ -1200,6 +1206,9 @@ print(f"  it runs {runs_module[1]}: {'found' if found else 'MISSING'} in the pac
 # az ml job create --file azureml/job.yml --web     # submit; opens the job in Azure ML studio
 # az ml job stream --name <job-name>                # follow its log
 # az ml job download --name <job-name> --output-name run --download-path runs/azure
+# # optional, 2 nodes × 8 H100 (quota for the NDSH100v5 family):
+# az ml compute create --file azureml/compute-multinode.yml
+# az ml job create --file azureml/job-multinode.yml --web
 # ```
 #
 # **Data: datastores.** A job should not upload its training data with the code. An Azure ML
