@@ -62,15 +62,23 @@ def test_mixed_precision_loop_learns_on_cuda(monkeypatch, dtype):
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
     amp = MixedPrecision(CUDA)
     assert amp.scaler.is_enabled() == (dtype == torch.float16)
-    losses = []
+    losses, skipped = [], []
     for step in range(200):
         batch = slice(64 * (step % 32), 64 * (step % 32 + 1))
         with amp.autocast():
             logits = model(x[batch])
             loss = F.cross_entropy(logits.float(), y[batch])
         assert logits.dtype == dtype
-        assert amp.step(loss, optimizer, clip_grad_norm=5.0)
+        if not amp.step(loss, optimizer, clip_grad_norm=5.0):
+            skipped.append(step)
         losses.append(loss.item())
+    if dtype == torch.float16:
+        # GradScaler starts at a scale of 65536, which overflows fp16 gradients: the first few
+        # steps are skipped (and the scale halved each time) on any GPU; later ones must not be.
+        assert len(skipped) <= 3 and all(step < 10 for step in skipped), skipped
+        assert amp.scaler.get_scale() < 65536.0      # the scaler's path really ran
+    else:
+        assert skipped == []                         # bf16 has no scaler: nothing is skipped
     assert all(p.dtype == torch.float32 for p in model.parameters())     # fp32 master weights
     assert sum(losses[-20:]) / 20 < 0.2 * sum(losses[:20]) / 20
     with torch.no_grad():
