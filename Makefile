@@ -2,6 +2,7 @@
 #   make book               build the site into _build/html from the stored notebook outputs
 #   make book EXECUTE=force re-execute every chapter first (e.g. on a GPU), then build
 #   make test               unit tests, nbval over every chapter, the site build and browser tests
+#   make colab              every chapter alone in Colab's package set (part of make test)
 #   make test-gpu           on a CUDA GPU: the CUDA unit tests, every chapter in the GPU profile
 #   make screenshots        a PNG of each chapter's first screen in _build/screenshots/ (after book)
 #   make sync               sync each chapter's text twin (chapters/NN_name.py) and notebook
@@ -24,7 +25,7 @@ REQUIREMENTS ?= requirements.lock
 # pip prints a warning per package for this machine's optional local indexes; they are noise.
 PIP_QUIET := 2>&1 | grep -v "is ignored: it is neither a file nor a directory" || true
 
-.PHONY: all venv book sync execute test test-gpu unit nbval bench lab clean chromium screenshots \
+.PHONY: all venv book sync execute test test-gpu colab unit nbval bench lab clean chromium screenshots \
 	repeat robustness lock
 
 all: test
@@ -70,6 +71,11 @@ TEST_WORKERS ?= 2
 XDIST := $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadgroup)
 test: $(STAMP) chromium
 	$(CHAPTER_CHECKS) $(OFFLINE) $(BIN)/python -m pytest $(XDIST)
+
+# Every chapter copied alone into an empty folder and run in Colab's package versions
+# (tests/test_colab.py; also part of `make test`). The first run builds a cached venv.
+colab: $(STAMP)
+	$(OFFLINE) $(BIN)/python -m pytest $(XDIST) -m colab tests/test_colab.py
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests -m "not slow"

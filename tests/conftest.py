@@ -62,12 +62,19 @@ def demystify_wheel(tmp_path_factory) -> Path:
     that parallel builds never share the checkout's build/ folder), offline."""
     root = Path(__file__).resolve().parents[1]
     src = tmp_path_factory.mktemp("demystify-src")
-    for name in ("pyproject.toml", "README.md"):
+    folders = ("demystify", "data", "azureml")
+    # Only what git tracks, as `pip install git+<repository>` would see it: a downloaded
+    # dataset or a stray file in data/ must not make the test pass.
+    listed = subprocess.run(["git", "ls-files", "pyproject.toml", "README.md", *folders],
+                            cwd=root, capture_output=True, text=True)
+    files = listed.stdout.split() if listed.returncode == 0 else []
+    if not files:      # not a git checkout (e.g. an unpacked sdist): copy the folders
+        files = ["pyproject.toml", "README.md",
+                 *(str(p.relative_to(root)) for f in folders for p in (root / f).rglob("*")
+                   if p.is_file() and "__pycache__" not in p.parts and "cache" not in p.parts)]
+    for name in files:
+        (src / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(root / name, src / name)
-    shutil.copytree(root / "demystify", src / "demystify",
-                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-    shutil.copytree(root / "data", src / "data", ignore=shutil.ignore_patterns("cache"))
-    shutil.copytree(root / "azureml", src / "azureml")
     out = tmp_path_factory.mktemp("wheel")
     subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps",
                     "--no-build-isolation", "-w", str(out), str(src)],

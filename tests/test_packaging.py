@@ -21,15 +21,57 @@ def _canonical(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def _imported_top_modules(path: Path) -> set[str]:
-    """Top-level modules a chapter's code imports (jupytext's commented magics are skipped)."""
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    names = set()
+def _optional_imports(tree: ast.AST) -> set[int]:
+    """ids of import nodes inside a `try` that catches ImportError: optional by design (the
+    code says what it skips without them), so no extra needs to list them."""
+    optional = set()
     for node in ast.walk(tree):
+        if isinstance(node, ast.Try) and any(
+                isinstance(h.type, ast.Name) and h.type.id in ("ImportError",
+                                                               "ModuleNotFoundError")
+                for h in node.handlers):
+            optional.update(id(n) for stmt in node.body for n in ast.walk(stmt))
+    return optional
+
+
+def _imports(path: Path) -> tuple[set[str], set[str]]:
+    """(top-level modules, demystify submodules) that the code in `path` imports anywhere,
+    functions included, except optional imports (jupytext's commented magics are skipped)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    optional = _optional_imports(tree)
+    names, ours = set(), set()
+    for node in ast.walk(tree):
+        if id(node) in optional:
+            continue
         if isinstance(node, ast.Import):
             names.update(alias.name.split(".")[0] for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            names.add(node.module.split(".")[0])
+            ours.update(a.name for a in node.names if a.name.startswith("demystify."))
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            if node.level:                                   # inside demystify: from .x import
+                ours.add(f"demystify.{node.module}")
+            else:
+                names.add(node.module.split(".")[0])
+                if node.module.startswith("demystify."):
+                    ours.add(node.module)
+    return names, ours
+
+
+def _imported_top_modules(chapter: Path) -> set[str]:
+    """What a chapter imports, with everything the demystify modules it uses import (lazy
+    imports in their functions included): importing `demystify` runs its __init__."""
+    names, todo = _imports(chapter)
+    todo |= {"demystify"}
+    seen: set[str] = set()
+    while todo:
+        module = todo.pop()
+        seen.add(module)
+        parts = module.split(".")[1:]
+        path = ROOT.joinpath("demystify", *parts).with_suffix(".py")
+        if not path.is_file():
+            path = ROOT.joinpath("demystify", *parts, "__init__.py")
+        more, ours = _imports(path)
+        names |= more
+        todo |= ours - seen
     return names
 
 
