@@ -2,12 +2,20 @@
 # The GPU check (issue 15): on a CUDA machine with nothing but the checkout, inside 10 minutes.
 #
 #   bash bench/gpu_check.sh [TOTAL_SECONDS]        # default 570 s: under 10 minutes in all
+#   PY=/path/to/python bash bench/gpu_check.sh      # use a Python that already has CUDA torch
 #
+# .venv is built from requirements.lock, which pins Python 3.11 on linux x86_64 and torch
+# 2.14.1's CUDA 13.0 (cu130) wheels: those need an NVIDIA driver >= 580. On a machine with an
+# older driver, or with another Python, point PY at a Python whose torch matches the driver
+# (the script then installs demystify into it with `pip install --no-deps -e .` if missing).
 # Steps, each timed and each with its own limit (`timeout`); a step that no longer fits in the
 # time left is skipped, and the summary says so:
 #   1. GPU present?  `nvidia-smi -L`. None: prints "no CUDA GPU found" and exits 2 at once,
 #      before anything heavy (no venv, no tests).
-#   2. venv          .venv reused when it imports torch and demystify, else `make venv`
+#   2. venv          $PY (default .venv/bin/python) reused when it imports torch, demystify,
+#                    nbclient and pytest; else `make venv` (requirements.lock on Python 3.11 /
+#                    x86_64, `make venv REQUIREMENTS=requirements.txt` on any other), after
+#                    saying whether the driver is new enough for the locked cu130 torch
 #   3. nvidia-smi    the GPU, driver and CUDA version, for the record
 #   4. unit tests    what `make test-gpu` runs first: pytest -m cuda (fit, autocast + GradScaler
 #                    in bf16/fp16, DDP with NCCL)
@@ -26,7 +34,9 @@ GOAL_S=60                          # issue 15's goal: every chapter within 60 s 
 CHAPTER_LIMIT=${CHAPTER_LIMIT:-150}     # a chapter is stopped after this many seconds
 UNIT_LIMIT=${UNIT_LIMIT:-180}
 VENV_LIMIT=${VENV_LIMIT:-300}
-PY=.venv/bin/python
+PY=${PY:-.venv/bin/python}
+DEFAULT_PY=.venv/bin/python
+LOCKED_DRIVER_MIN=580      # torch 2.14.1+cu130 (requirements.lock) needs this driver or newer
 START=$SECONDS
 FAILED=0
 SUMMARY=()
@@ -70,16 +80,71 @@ if ! command -v nvidia-smi >/dev/null 2>&1 || ! nvidia-smi -L 2>/dev/null | grep
     exit 2
 fi
 
-if [ -x "$PY" ] && "$PY" -c "import torch, demystify, nbclient" 2>/dev/null; then
-    note "ok       venv: reusing .venv ($("$PY" -c 'import torch; print("torch", torch.__version__)'))"
+DRIVER=$(nvidia-smi --query-gpu=driver_version --format=csv,noheader 2>/dev/null | head -1 \
+    | tr -d ' ')
+DRIVER_MAJOR=${DRIVER%%.*}
+echo "NVIDIA driver: ${DRIVER:-unknown (nvidia-smi --query-gpu=driver_version gave nothing)}"
+
+usable() { "$1" -c "import torch, demystify, nbclient, pytest" 2>/dev/null; }
+torch_of() { "$1" -c 'import torch; print("torch", torch.__version__)'; }
+python_of() {
+    "$1" -c 'import platform, sys
+print("Python", sys.version.split()[0], "on", sys.platform, platform.machine())' 2>/dev/null \
+        || echo "not runnable"
+}
+
+if usable "$PY"; then
+    note "ok       venv: reusing $PY ($(torch_of "$PY"))"
+elif [ "$PY" != "$DEFAULT_PY" ]; then
+    # A Python given by the caller: use its torch as it is, add only the course's package.
+    if ! "$PY" -c "import torch" 2>/dev/null; then
+        echo "PY=$PY cannot import torch: give a Python that has a CUDA build of torch."
+        exit 1
+    fi
+    if ! "$PY" -c "import demystify" 2>/dev/null; then
+        step "install demystify into $PY (pip install --no-deps -e .)" 120 \
+            "$PY" -m pip install -q --no-deps -e . || exit 1
+    fi
+    if ! usable "$PY"; then
+        echo "PY=$PY lacks what the check runs (nbclient, pytest, ...): install them into it,"
+        echo "e.g. $PY -m pip install -r requirements.txt --no-deps, or leave PY unset for .venv."
+        exit 1
+    fi
+    note "ok       venv: using PY=$PY ($(torch_of "$PY"))"
 else
-    step "venv (make venv)" "$VENV_LIMIT" make venv || {
+    if [ -n "$DRIVER_MAJOR" ] && [[ "$DRIVER_MAJOR" =~ ^[0-9]+$ ]] \
+            && (( DRIVER_MAJOR < LOCKED_DRIVER_MIN )); then
+        echo "WARNING: .venv is about to get requirements.lock's torch 2.14.1 (CUDA 13.0, cu130"
+        echo "  wheels), which needs NVIDIA driver >= ${LOCKED_DRIVER_MIN};" \
+             "this machine has ${DRIVER}."
+        echo "  That torch will most likely not see the GPU. Instead run with a Python whose torch"
+        echo "  matches this driver: PY=/path/to/python bash bench/gpu_check.sh"
+    elif [ -z "$DRIVER_MAJOR" ]; then
+        echo "Note: the driver version is unknown; requirements.lock's cu130 torch needs" \
+             "driver >= ${LOCKED_DRIVER_MIN}."
+    else
+        echo "Driver ${DRIVER} >= ${LOCKED_DRIVER_MIN}: fine for requirements.lock's cu130 torch."
+    fi
+    # make venv builds .venv with the Python that is there already, else $PYTHON (python3).
+    BASE_PY=${PYTHON:-python3}
+    [ -x "$DEFAULT_PY" ] && BASE_PY=$DEFAULT_PY
+    VENV_ARGS=()
+    if ! "$BASE_PY" -c "import platform, sys
+sys.exit(not (sys.version_info[:2] == (3, 11) and sys.platform == 'linux'
+              and platform.machine() == 'x86_64'))" 2>/dev/null; then
+        echo "requirements.lock is for Python 3.11 on linux x86_64; $BASE_PY is" \
+             "$(python_of "$BASE_PY"): using requirements.txt's ranges instead"
+        echo "(make venv REQUIREMENTS=requirements.txt), not the locked versions."
+        VENV_ARGS=(REQUIREMENTS=requirements.txt)
+    fi
+    step "venv (make venv${VENV_ARGS[*]:+ ${VENV_ARGS[*]}})" "$VENV_LIMIT" make venv "${VENV_ARGS[@]}" || {
         echo "no usable .venv: stopping here."; printf '%s\n' "${SUMMARY[@]}"; exit 1; }
 fi
 
 step "nvidia-smi" 30 nvidia-smi
 if ! "$PY" -c "import sys, torch; sys.exit(not torch.cuda.is_available())"; then
-    note "FAILED   torch $("$PY" -c 'import torch; print(torch.__version__)') cannot see the GPU (a CPU-only build, or a driver too old for its CUDA)"
+    note "FAILED   $(torch_of "$PY") cannot see the GPU (a CPU-only build, or a driver too\
+ old for its CUDA: driver ${DRIVER:-unknown}; see PY= at the top of this script)"
     printf '%s\n' "${SUMMARY[@]}"
     exit 1
 fi
