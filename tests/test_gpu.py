@@ -122,12 +122,36 @@ def test_ddp_trains_with_nccl_on_one_gpu(tmp_path):
     assert metrics["losses"][-1] < metrics["losses"][0]
 
 
-def test_syncbatchnorm_runs_with_nccl(tmp_path):
-    """Exercise 3's SyncBatchNorm, refused on CPU/gloo, runs on a GPU with NCCL."""
+def test_syncbatch_option_starts_with_nccl_on_one_gpu(tmp_path):
+    """Exercise 3's --norm syncbatch, refused on CPU/gloo, starts and trains with NCCL on one GPU.
+
+    A smoke test only: with one process SyncBatchNorm falls back to plain batch norm, so no
+    statistics are synchronised here; test_syncbatchnorm_synchronises_two_gpus checks that."""
     output = torchrun(SCRIPT, "--out", tmp_path / "sync", "--epochs", 1, "--global-batch", 64,
                       "--device", "cuda", "--norm", "syncbatch", nproc=1, echo=False,
                       timeout=300, module=True)
-    assert "nccl on cuda" in output
+    assert "1 process(es) · nccl on cuda" in output
+
+
+@pytest.mark.skipif(torch.cuda.device_count() < 2, reason="needs two CUDA GPUs")
+def test_syncbatchnorm_synchronises_two_gpus(tmp_path):
+    """With SyncBatchNorm two GPUs (32 images each) normalise over the whole global batch of 64,
+    as one process does, so in float64 they end with one process's weights; plain BatchNorm
+    (each GPU its own 32 images' statistics) is the control that does not."""
+    def run(norm: str, nproc: int) -> str:
+        return torchrun(SCRIPT, "--out", tmp_path / f"{norm}{nproc}", "--epochs", 1,
+                        "--global-batch", 64, "--device", "cuda", "--dtype", "float64",
+                        "--norm", norm, nproc=nproc, echo=False, timeout=300, module=True)
+
+    def difference(norm: str) -> float:
+        return weight_difference(tmp_path / f"{norm}1" / "weights.safetensors",
+                                 tmp_path / f"{norm}2" / "weights.safetensors")
+
+    for norm in ("syncbatch", "batch"):
+        assert "2 process(es) · nccl on cuda" in run(norm, 2)
+        run(norm, 1)
+    assert difference("syncbatch") < 1e-8
+    assert difference("batch") > 1e-6          # per-GPU statistics really change the result
 
 
 @pytest.mark.skipif(torch.cuda.device_count() < 2, reason="needs two CUDA GPUs")
