@@ -53,17 +53,22 @@ def as_device(device: torch.device | str) -> torch.device:
 
 
 def autocast_dtype(device: torch.device | str) -> torch.dtype | None:
-    """The mixed-precision type for `device`: bf16 on GPUs that have it (Ampere and newer),
-    fp16 on older CUDA GPUs (T4, V100: train with a GradScaler), None (full fp32) elsewhere."""
+    """The mixed-precision type for `device`: bf16 on GPUs that have it (Ampere, compute
+    capability 8.0, and newer), fp16 on Volta and Turing (7.x: V100, T4; train with a
+    GradScaler), None (full fp32) elsewhere: CPU, MPS and older CUDA GPUs. Pascal (6.x) has
+    no tensor cores and runs fp16 slowly (6.1 cards at 1/64 of the fp32 rate), so autocast
+    would only cost it time."""
     device = as_device(device)
     if device.type != "cuda":
         return None
     major, _ = torch.cuda.get_device_capability(device)
-    return torch.bfloat16 if major >= 8 else torch.float16
+    if major >= 8:
+        return torch.bfloat16
+    return torch.float16 if major >= 7 else None
 
 
 def autocast(device: torch.device | str) -> contextlib.AbstractContextManager:
-    """Mixed precision on CUDA (see autocast_dtype); a no-op context everywhere else."""
+    """Mixed precision on CUDA from Volta on (see autocast_dtype); a no-op context elsewhere."""
     dtype = autocast_dtype(device)
     if dtype is None:
         return contextlib.nullcontext()
@@ -84,8 +89,8 @@ class MixedPrecision:
     need no help. fp16 (T4, V100) flushes gradients below about 6e-8 to zero, so `step`
     multiplies the loss by a large scale before backward() and divides the gradients by it
     before the optimizer step; a step whose gradients overflowed to inf or NaN is skipped and
-    the scale halved (torch.amp.GradScaler). On CPU and MPS (no autocast) `step` is the plain
-    zero_grad, backward, step. For gradient accumulation, use `scaler` directly.
+    the scale halved (torch.amp.GradScaler). On CPU, MPS and pre-Volta GPUs (no autocast)
+    `step` is the plain zero_grad, backward, step. For gradient accumulation, use `scaler` directly.
     """
 
     def __init__(self, device: torch.device | str):

@@ -95,12 +95,13 @@ def test_mixed_precision_type_is_none_on_cpu():
 
 
 @pytest.mark.parametrize("capability, gpu, expected", [
-    ((6, 0), "P100", torch.float16), ((7, 0), "V100", torch.float16),
+    ((3, 7), "K80", None), ((6, 0), "P100", None), ((6, 1), "P40", None),
+    ((7, 0), "V100", torch.float16),
     ((7, 5), "T4", torch.float16), ((8, 0), "A100", torch.bfloat16),
     ((8, 6), "A10", torch.bfloat16), ((9, 0), "H100", torch.bfloat16)])
 def test_mixed_precision_type_follows_the_gpu(monkeypatch, capability, gpu, expected):
-    """bf16 from Ampere (compute capability 8.0) on, fp16 before it; the capability asked
-    for is that of the device given."""
+    """bf16 from Ampere (compute capability 8.0) on, fp16 on Volta and Turing (7.x), none
+    (fp32) before them: Pascal's fp16 is slow; the capability asked for is the device's."""
     from demystify import autocast_dtype
     asked = []
     monkeypatch.setattr(torch.cuda, "get_device_capability",
