@@ -22,8 +22,23 @@ EXECUTE ?=
 # the ones the stored outputs were made with. On another Python or OS, take requirements.txt's
 # ranges instead: make REQUIREMENTS=requirements.txt
 REQUIREMENTS ?= requirements.lock
+# Recipes run in bash so that a filtered command keeps its own exit status (pipefail, below).
+SHELL := /bin/bash
 # pip prints a warning per package for this machine's optional local indexes; they are noise.
-PIP_QUIET := 2>&1 | grep -v "is ignored: it is neither a file nor a directory" || true
+# $(call QUIET_PIP,COMMAND) drops those lines but fails when COMMAND fails (grep's "no line
+# left" status is ignored), so a failed install stops make.
+QUIET_PIP = set -o pipefail; $(1) 2>&1 \
+	| { grep -v "is ignored: it is neither a file nor a directory" || true; }
+# requirements.lock is resolved for Python 3.11 (3.11.5 or newer) on linux x86_64; check the
+# Python that builds .venv first, so another one gets one clear message instead of pip errors.
+VENV_PYTHON = $(if $(wildcard $(BIN)/python),$(BIN)/python,$(PYTHON))
+LOCK_PYTHON_CHECK := import platform, sys; \
+	ok = (3, 11, 5) <= sys.version_info[:3] < (3, 12) \
+	and sys.platform == "linux" and platform.machine() == "x86_64"; \
+	sys.exit(0 if ok else "requirements.lock is for Python 3.11 (3.11.5+) on linux x86_64, " \
+	f"this is Python {platform.python_version()} on {sys.platform} {platform.machine()}: " \
+	"install the ranges instead with make REQUIREMENTS=requirements.txt (e.g. make venv " \
+	"REQUIREMENTS=requirements.txt)")
 
 .PHONY: all venv book sync execute test test-gpu colab unit nbval bench lab clean chromium screenshots \
 	repeat robustness lock
@@ -31,10 +46,13 @@ PIP_QUIET := 2>&1 | grep -v "is ignored: it is neither a file nor a directory" |
 all: test
 
 $(STAMP): $(REQUIREMENTS) pyproject.toml
+ifeq ($(REQUIREMENTS),requirements.lock)
+	@$(VENV_PYTHON) -c '$(LOCK_PYTHON_CHECK)'
+endif
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip $(PIP_QUIET)
-	$(BIN)/python -m pip install -q -r $(REQUIREMENTS) $(PIP_QUIET)
-	$(BIN)/python -m pip install -q --no-deps -e . $(PIP_QUIET)
+	$(call QUIET_PIP,$(BIN)/python -m pip install -q --upgrade pip)
+	$(call QUIET_PIP,$(BIN)/python -m pip install -q -r $(REQUIREMENTS))
+	$(call QUIET_PIP,$(BIN)/python -m pip install -q --no-deps -e .)
 	$(BIN)/python -c "import torch, torchvision, jupyter_book, nbval, demystify"
 	@touch $(STAMP)
 
@@ -124,7 +142,7 @@ lab: $(STAMP)
 # uv, e.g. LOCK_ARGS="-c caps.txt" to cap versions at what a machine can install.
 lock:
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q "uv>=0.5" $(PIP_QUIET)
+	$(call QUIET_PIP,$(BIN)/python -m pip install -q "uv>=0.5")
 	$(BIN)/uv pip compile requirements.txt pyproject.toml --generate-hashes \
 		--python-version 3.11.7 --python-platform x86_64-manylinux_2_28 \
 		--custom-compile-command "make lock" --quiet $(if $(UPGRADE),--upgrade) $(LOCK_ARGS) \
