@@ -130,9 +130,9 @@ else
     [ -x "$DEFAULT_PY" ] && BASE_PY=$DEFAULT_PY
     VENV_ARGS=()
     if ! "$BASE_PY" -c "import platform, sys
-sys.exit(not (sys.version_info[:2] == (3, 11) and sys.platform == 'linux'
+sys.exit(not ((3, 11, 5) <= sys.version_info[:3] < (3, 12) and sys.platform == 'linux'
               and platform.machine() == 'x86_64'))" 2>/dev/null; then
-        echo "requirements.lock is for Python 3.11 on linux x86_64; $BASE_PY is" \
+        echo "requirements.lock is for Python 3.11 (3.11.5+) on linux x86_64; $BASE_PY is" \
              "$(python_of "$BASE_PY"): using requirements.txt's ranges instead"
         echo "(make venv REQUIREMENTS=requirements.txt), not the locked versions."
         VENV_ARGS=(REQUIREMENTS=requirements.txt)
