@@ -19,6 +19,7 @@ import jsonschema
 import pytest
 import yaml
 from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 from torch.distributed.run import get_args_parser as torchrun_parser
 
@@ -202,6 +203,42 @@ def test_curated_environment_has_a_torch_the_package_admits(name):
             assert Version(found[1]) in requirement.specifier, (
                 f"the image's torch {found[1]} is outside the package's {requirement}: pip "
                 "would replace the image's CUDA build")
+
+
+# The curated image's Python, as job.yml's comment records it from Azure/azureml-assets'
+# acpt-pytorch-2.8-cuda12.6 spec (read 2026-11-30): the package must install and run on it.
+CURATED_IMAGE_PYTHON = (3, 10)
+# Standard-library modules added after 3.10: importing one would fail on the image.
+STDLIB_AFTER_3_10 = {"tomllib", "wsgiref.types"}
+
+
+def test_curated_image_python_is_one_the_package_admits():
+    recorded = re.search(r"and Python (\d+)\.(\d+), prebuilt", (AZUREML / "job.yml").read_text())
+    assert recorded, "job.yml's comment no longer records the curated image's Python version"
+    assert tuple(map(int, recorded.groups())) == CURATED_IMAGE_PYTHON, (
+        "job.yml names another Python for its image: update CURATED_IMAGE_PYTHON and check it")
+    requires = SpecifierSet(pyproject()["project"]["requires-python"])
+    assert Version("%d.%d" % CURATED_IMAGE_PYTHON) in requires, (
+        f"pip on the image's Python {CURATED_IMAGE_PYTHON} would refuse the package "
+        f"(requires-python {requires})")
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "demystify").rglob("*.py")),
+                         ids=lambda path: path.relative_to(ROOT).as_posix())
+def test_package_source_is_python_3_10(path):
+    """Every module parses as Python 3.10 (no syntax of a later Python) and imports no
+    standard-library module added after it, so it runs on the curated image."""
+    tree = ast.parse(path.read_text(), filename=str(path), feature_version=CURATED_IMAGE_PYTHON)
+    imported = {node.module if isinstance(node, ast.ImportFrom) else alias.name
+                for node in ast.walk(tree) if isinstance(node, (ast.Import, ast.ImportFrom))
+                for alias in node.names if getattr(node, "level", 0) == 0}
+    assert not imported & STDLIB_AFTER_3_10, f"{path.name} imports {imported & STDLIB_AFTER_3_10}"
+
+
+def test_a_python_3_11_construct_fails_the_3_10_parse():
+    with pytest.raises(SyntaxError):
+        ast.parse("try:\n    pass\nexcept* ValueError:\n    pass\n",
+                  feature_version=CURATED_IMAGE_PYTHON)
 
 
 # --- jobs and clusters agree ---------------------------------------------------------------
