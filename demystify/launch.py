@@ -40,7 +40,11 @@ def torchrun(script: str | Path, *args: object, nproc: int = 2, timeout: float =
     """
     if module:
         import importlib.util
-        if importlib.util.find_spec(str(script)) is None:
+        try:
+            spec = importlib.util.find_spec(str(script))
+        except ModuleNotFoundError:      # find_spec("pkg.mod") imports pkg, which is missing
+            spec = None
+        if spec is None:
             raise FileNotFoundError(f"no module {script!r} to run: is the package that holds "
                                     f"it installed in this Python ({sys.executable})?")
     elif not Path(script).is_file():

@@ -27,6 +27,9 @@ def test_missing_script_says_what_to_do(tmp_path):
         torchrun(tmp_path / "absent.py", nproc=1)
     with pytest.raises(FileNotFoundError, match="no module 'demystify.absent'"):
         torchrun("demystify.absent", nproc=1, module=True)
+    # A missing parent package (find_spec raises ModuleNotFoundError) gets the same message.
+    with pytest.raises(FileNotFoundError, match="no module 'nonexistentpkg.mod'"):
+        torchrun("nonexistentpkg.mod", nproc=1, module=True)
 
 
 def test_failing_script_raises_with_its_output(tmp_path):
