@@ -182,34 +182,34 @@ MNIST_T10K = {
     "t10k-images-idx3-ubyte.gz": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
     "t10k-labels-idx1-ubyte.gz": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
 }
-CHECKOUT_DATA = Path(__file__).resolve().parent.parent / "data"
+CHECKOUT = Path(__file__).resolve().parent.parent
+CHECKOUT_DATA = CHECKOUT / "data"
 PACKAGED_DATA = Path(__file__).resolve().parent / "course_data"   # in an installed wheel
+CHECKOUT_AZUREML = CHECKOUT / "azureml"
+PACKAGED_AZUREML = Path(__file__).resolve().parent / "azure_specs"   # in an installed wheel
+
+
+def _shipped_file(relative: str, checkout: Path, packaged: Path, what: str) -> Path:
+    """`relative` under the checkout's folder, else under the installed package's copy of it;
+    DataNotAvailable (naming both places) otherwise."""
+    for base in (checkout, packaged):
+        if (base / relative).is_file():
+            return base / relative
+    raise DataNotAvailable(f"{what} {checkout.name}/{relative} is neither in this checkout "
+                           f"({checkout}) nor in the installed package ({packaged}): "
+                           f"reinstall demystify from the repository")
 
 
 def course_file(relative: str) -> Path:
     """A file committed under data/: read in place in a checkout, else the copy shipped inside
     the installed package (pip install from git, Colab). Raises DataNotAvailable otherwise."""
-    for base in (CHECKOUT_DATA, PACKAGED_DATA):
-        if (base / relative).is_file():
-            return base / relative
-    raise DataNotAvailable(f"the course file data/{relative} is neither in this checkout "
-                           f"({CHECKOUT_DATA}) nor in the installed package ({PACKAGED_DATA}): "
-                           f"reinstall demystify from the repository")
-
-
-CHECKOUT_AZUREML = Path(__file__).resolve().parent.parent / "azureml"
-PACKAGED_AZUREML = Path(__file__).resolve().parent / "azure_specs"   # in an installed wheel
+    return _shipped_file(relative, CHECKOUT_DATA, PACKAGED_DATA, "the course file")
 
 
 def azureml_spec(name: str) -> Path:
     """Chapter 10's Azure ML spec `name` (e.g. "job.yml"): the checkout's azureml/ folder, else
     the copy shipped inside the installed package. Raises DataNotAvailable otherwise."""
-    for base in (CHECKOUT_AZUREML, PACKAGED_AZUREML):
-        if (base / name).is_file():
-            return base / name
-    raise DataNotAvailable(f"the Azure ML spec azureml/{name} is neither in this checkout "
-                           f"({CHECKOUT_AZUREML}) nor in the installed package "
-                           f"({PACKAGED_AZUREML}): reinstall demystify from the repository")
+    return _shipped_file(name, CHECKOUT_AZUREML, PACKAGED_AZUREML, "the Azure ML spec")
 
 
 def read_idx(raw: bytes, what: str) -> np.ndarray:

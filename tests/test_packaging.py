@@ -135,3 +135,18 @@ def test_the_wheel_ships_tables_mnist_azure_specs_and_the_ddp_script(demystify_w
                    "demystify/azure_specs/job.yml", "demystify/azure_specs/compute.yml"):
         assert needed in names, f"the wheel lacks {needed}"
     assert not [n for n in names if "/cache/" in n], "the data cache must not ship"
+
+
+def test_azureml_spec_reads_the_checkout_then_the_package(monkeypatch, tmp_path):
+    from demystify import data
+    from demystify.data import DataNotAvailable, azureml_spec
+
+    assert azureml_spec("job.yml") == ROOT / "azureml" / "job.yml"
+    packaged = tmp_path / "azure_specs"
+    packaged.mkdir()
+    (packaged / "job.yml").write_text("type: command\n")
+    monkeypatch.setattr(data, "CHECKOUT_AZUREML", tmp_path / "no-checkout")
+    monkeypatch.setattr(data, "PACKAGED_AZUREML", packaged)
+    assert azureml_spec("job.yml") == packaged / "job.yml"
+    with pytest.raises(DataNotAvailable, match="compute.yml is neither.*reinstall demystify"):
+        azureml_spec("compute.yml")
