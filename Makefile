@@ -82,11 +82,11 @@ OFFLINE := PYTHONPATH=$(CURDIR)/tests/offline
 # chapters/claims/NN_name.json, within the tolerance stated where the claim is made.
 CHAPTER_CHECKS := DEMYSTIFY_PROFILE=cpu DEMYSTIFY_DEVICE=cpu DEMYSTIFY_SEED=0 \
 	DEMYSTIFY_CLAIMS_COMPARE=$(CURDIR)/chapters/claims
-# Two pytest workers (pytest-xdist): a notebook's cells and the tests that share the built site
-# stay together on one worker (xdist_group marks, see the conftest.py files). TEST_WORKERS=0
-# runs everything in one process.
+# Two pytest workers (pytest-xdist, --dist loadfile): all tests of one file run on one worker,
+# so a notebook's nbval cells share one kernel in order (--dist loadgroup with xdist_group marks
+# split them across workers: tried, 282 cells failed). TEST_WORKERS=0 runs one process.
 TEST_WORKERS ?= 2
-XDIST := $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadgroup)
+XDIST := $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile)
 test: $(STAMP) chromium
 	$(CHAPTER_CHECKS) $(OFFLINE) $(BIN)/python -m pytest $(XDIST)
 

@@ -9,12 +9,8 @@ import pytest
 OUTPUT_TIMEOUT_S = 60
 
 
-@pytest.hookimpl(tryfirst=True)   # before pytest-xdist reads the xdist_group marks
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Give every nbval cell item OUTPUT_TIMEOUT_S to deliver its outputs, and keep each
-    notebook's cells together on one worker (they share one kernel) when `make test` runs
-    pytest-xdist with --dist loadgroup."""
+    """Give every nbval cell item OUTPUT_TIMEOUT_S to deliver its outputs."""
     for item in items:
         if hasattr(item, "output_timeout"):
             item.output_timeout = OUTPUT_TIMEOUT_S
-            item.add_marker(pytest.mark.xdist_group(item.path.name))

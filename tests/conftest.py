@@ -12,18 +12,6 @@ DEMYSTIFY_VARS = ("DEMYSTIFY_DEVICE", "DEMYSTIFY_PROFILE", "DEMYSTIFY_DATA", "DE
                   "DEMYSTIFY_CLAIMS_SOFT")
 
 
-# Tests that share the built site (one build per pytest worker): kept on one worker when
-# `make test` runs pytest-xdist with --dist loadgroup.
-SITE_TEST_FILES = ("test_site.py", "test_browser.py")
-
-
-@pytest.hookimpl(tryfirst=True)   # before pytest-xdist reads the xdist_group marks
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if item.path.name in SITE_TEST_FILES:
-            item.add_marker(pytest.mark.xdist_group("site"))
-
-
 @pytest.fixture(autouse=True)
 def clean_demystify_env(request, monkeypatch):
     """Tests set the variables they need; the caller's settings never leak in.
