@@ -28,6 +28,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -47,7 +48,8 @@ CHAPTERS = sorted(ROOT.glob("chapters/[0-9][0-9]_*.ipynb"))
 # Colab's packages that the chapters and demystify use (all pinned by the constraints file).
 COLAB_PACKAGES = ["pip", "ipykernel", "ipython", "ipywidgets", "numpy", "pandas", "matplotlib",
                   "scikit-learn", "scikit-image", "scipy", "gymnasium", "ale-py", "nltk",
-                  "pycocotools", "safetensors", "tqdm", "PyYAML", "pillow", "threadpoolctl"]
+                  "pycocotools", "safetensors", "tqdm", "PyYAML", "pillow", "threadpoolctl",
+                  "pooch"]
 # What a chapter's extra needs that Colab does not have: served from a local wheel folder, in
 # the versions this checkout's own environment has.
 NOT_IN_COLAB = ["torchmetrics", "lightning-utilities"]
@@ -103,7 +105,16 @@ def colab_env() -> Path:
             _pip(python, "download", "-q", "--no-deps", "-d", str(env / "wheelhouse"),
                  *(f"{name}=={metadata.version(name)}" for name in NOT_IN_COLAB))
             (env / "ready").write_text(f"built in {time.perf_counter() - started:.0f} s\n")
+            _prune_other_envs(root, keep=env)
     return env
+
+
+def _prune_other_envs(root: Path, keep: Path) -> None:
+    """Remove the cached venvs of older constraints (each is 1–6 GB); called under the lock,
+    right after a new one was built, so no worker of this run uses them."""
+    for old in root.iterdir():
+        if old != keep and old.is_dir() and re.fullmatch(r"[0-9a-f]{12}", old.name):
+            shutil.rmtree(old, ignore_errors=True)
 
 
 def _layer_over(base: Path, where: Path) -> Path:
