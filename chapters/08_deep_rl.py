@@ -91,9 +91,9 @@ from tqdm.auto import tqdm
 
 from demystify import claim, count_parameters, glue, report, timing
 
-# CartPole's networks are tiny: one CPU thread is fastest for them, and a fixed thread
-# count keeps every floating-point sum in the same order: a rerun gives the same agent.
-torch.set_num_threads(1)
+# On the CPU, `start` left torch one thread: CartPole's networks are tiny, one thread is
+# fastest for them, and a fixed thread count keeps every floating-point sum in the same
+# order, so a rerun gives the same agent.
 print(P)
 
 # %% [markdown]
@@ -110,8 +110,11 @@ print(P)
 # %%
 # NBVAL_CHECK_OUTPUT
 env = gym.make("CartPole-v1")
-print("state:  ", env.observation_space)
-print("actions:", env.action_space, "(0 = push left, 1 = push right)")
+space = env.observation_space
+print(f"state:   {space.shape[0]} numbers ({space.dtype}), "
+      f"from {[round(float(v), 3) for v in space.low]} "
+      f"to {[round(float(v), 3) for v in space.high]}")
+print(f"actions: {env.action_space.n} (0 = push left, 1 = push right)")
 print(f"an episode lasts at most {env.spec.max_episode_steps} steps; "
       f"reward_threshold = {env.spec.reward_threshold}")
 
@@ -300,11 +303,12 @@ zoo = ["4-256-256-2 MLP", "100,000", "64", "0.99", "Adam, 2.3e-3",
        "1 → 0.04, linear over 8,000 steps", "128 updates every 256 env steps",
        "hard copy every 10 env steps", "Huber; gradient norm clipped at 10",
        "50,000 env steps"]
-pd.DataFrame({"PyTorch DQN tutorial": tutorial, "RL Zoo (CartPole-v1)": zoo,
-              "this chapter": ours},
-             index=["Q-network", "replay buffer", "minibatch", "discount γ",
-                    "optimizer, learning rate", "exploration ε", "updates",
-                    "target network", "loss", "training length"])
+settings = pd.DataFrame({"PyTorch DQN tutorial": tutorial, "RL Zoo (CartPole-v1)": zoo,
+                         "this chapter": ours},
+                        index=["Q-network", "replay buffer", "minibatch", "discount γ",
+                               "optimizer, learning rate", "exploration ε", "updates",
+                               "target network", "loss", "training length"])
+print(settings.to_string())
 
 # %% [markdown]
 # ## 3. Training, and when is it solved?
