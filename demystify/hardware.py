@@ -10,13 +10,13 @@ from __future__ import annotations
 import os
 import platform
 import re
-import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
+from torch.utils import benchmark
 
 # The numeric formats a chapter can time, and the torch dtype their tensors are stored in.
 PRECISIONS: dict[str, torch.dtype] = {
@@ -157,102 +157,97 @@ def synchronize(device: torch.device | str) -> None:
         torch.mps.synchronize()
 
 
+# The clocks time_call can read: the wall clock, or the processor time of the calling thread
+# (time a busy machine slices away from the thread is not counted).
+CLOCKS: dict[str, Callable[[], float]] = {"wall": time.perf_counter, "thread": time.thread_time}
+
+
 @dataclass(frozen=True)
 class Timing:
-    """The median wall and CPU seconds of one call, and how many cores the process really got."""
-    seconds: float        # median wall-clock seconds per call
-    cpu_seconds: float    # median process CPU seconds per call (all threads together)
-    calls: int
-    cpu_busy: float       # process CPU seconds / wall seconds while timing (≈ cores used)
-
-    def own_cores_seconds(self, threads: int | None = None) -> float:
-        """The wall time a CPU call would take on its own cores: CPU seconds ÷ threads.
-
-        On a machine shared with other programs the wall time depends on who else runs; the CPU
-        time does not (time-slicing away is not counted), so this is the steadier number.
-        """
-        threads = threads or torch.get_num_threads()
-        return self.cpu_seconds / threads
+    """What time_call measured: the median seconds of one call, and how it was measured."""
+    seconds: float        # median seconds per call
+    iqr: float            # interquartile range of the seconds per call (0 for a single call)
+    calls: int            # calls timed (warm-up calls excluded)
+    clock: str            # "wall" or "thread"
+    measurement: benchmark.Measurement = field(repr=False)   # torch's record of the raw times
+    result: object = field(default=None, repr=False)          # what the last call returned
 
 
-def time_call(fn: Callable[[], object], device: torch.device | str, *, warmup: int = 1,
-              min_time: float = 0.2, min_calls: int = 3, max_calls: int = 10_000) -> Timing:
-    """Time `fn()` properly: warm-up calls, a device sync around every timed call, the median.
+def _positive_int(name: str, value: object, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"{name} must be an integer ≥ {minimum}, got {value!r}")
+    return value
 
-    Calls `fn` at least `min_calls` times and until `min_time` seconds have passed.
+
+def time_call(fn: Callable[[], object], device: torch.device | str = "cpu", *,
+              clock: str = "wall", warmup: int = 1, min_time: float = 0.2,
+              calls: int | None = None, threads: int | None = None) -> Timing:
+    """Time `fn()` the way chapter 10 teaches: warm up, synchronise, report the median.
+
+    Built on `torch.utils.benchmark.Timer`. Its clock waits for `device` to finish its queued
+    work before every reading (GPU work is asynchronous) and is either the wall clock
+    (`clock="wall"`, the default) or the calling thread's processor time (`clock="thread"`,
+    `time.thread_time`: on a busy machine the time other programs take is not counted; CPU
+    only, and one torch thread only, since it does not see other threads' work).
+
+    `warmup` untimed calls run first. Then, with `calls=None`, `blocked_autorange` repeats
+    `fn` in blocks for at least `min_time` seconds (it also makes a few untimed calls to size
+    the blocks); with `calls=n`, exactly `n` calls are timed one by one (`calls=1, warmup=0`
+    times ONE call: a training run, or one pass of an interleaved round). torch runs with
+    `threads` threads meanwhile (default: the current `torch.get_num_threads()`).
+
+    Example::
+
+        a = torch.randn(256, 256)
+        t = time_call(lambda: a @ a, "cpu", min_time=0.1)
+        t.seconds, t.iqr                           # median and spread, seconds per call
+        run = time_call(lambda: fit(model, data), warmup=0, calls=1)
+        run.seconds, run.result                     # one timed call and what it returned
     """
-    if min_calls < 1 or warmup < 0:
-        raise ValueError(f"need min_calls ≥ 1 and warmup ≥ 0, got {min_calls} and {warmup}")
-    for _ in range(warmup):
-        fn()
-    synchronize(device)
-    times, cpu_times, wall0, cpu0 = [], [], time.perf_counter(), time.process_time()
-    while len(times) < min_calls or (sum(times) < min_time and len(times) < max_calls):
-        start, cpu_start = time.perf_counter(), time.process_time()
-        fn()
+    if not callable(fn):
+        raise TypeError(f"time_call needs a function to call, got {type(fn).__name__}: "
+                        "wrap the work in a lambda, e.g. time_call(lambda: a @ b)")
+    if clock not in CLOCKS:
+        raise ValueError(f"unknown clock {clock!r}: use {' or '.join(map(repr, CLOCKS))}")
+    warmup = _positive_int("warmup", warmup, 0)
+    if calls is not None:
+        calls = _positive_int("calls", calls, 1)
+    elif not min_time > 0:
+        raise ValueError(f"min_time must be > 0 seconds, got {min_time!r}")
+    threads = _positive_int("threads", torch.get_num_threads() if threads is None else threads, 1)
+    device = torch.device(device)
+    if clock == "thread" and (device.type != "cpu" or threads != 1):
+        raise ValueError("the thread clock counts only the calling thread's CPU work: use it on "
+                         f"the CPU with threads=1 (got {device.type}, {threads} threads), "
+                         "else clock='wall'")
+    read = CLOCKS[clock]
+
+    def now() -> float:
         synchronize(device)
-        times.append(time.perf_counter() - start)
-        cpu_times.append(time.process_time() - cpu_start)
-    wall = time.perf_counter() - wall0
-    return Timing(statistics.median(times), statistics.median(cpu_times), len(times),
-                  (time.process_time() - cpu0) / max(wall, 1e-9))
+        return read()
 
+    last: list[object] = [None]
 
-class _Float32Matmul:
-    """Set how fp32 matrix multiplies run on CUDA (IEEE fp32 or TF32) and restore it afterwards."""
+    def call() -> None:
+        last[0] = fn()
 
-    def __init__(self, tf32: bool):
-        self.tf32 = tf32
-
-    def __enter__(self):
-        self.saved = torch.backends.cuda.matmul.allow_tf32
-        torch.backends.cuda.matmul.allow_tf32 = self.tf32
-
-    def __exit__(self, *exc):
-        torch.backends.cuda.matmul.allow_tf32 = self.saved
-
-
-def measure_matmul(n: int, precision: str, device: torch.device | str, min_time: float = 0.2
-                   ) -> dict[str, float]:
-    """TFLOP/s of an n×n by n×n matrix multiply (2n³ FLOPs) and its arithmetic intensity.
-
-    `tflops` is from the wall clock; `tflops_own_cores` on a CPU from the CPU time per call
-    (see Timing.own_cores_seconds), on a GPU the same as `tflops`. Intensity is FLOPs per byte
-    moved, counting the two inputs and the output once each.
-    """
-    _check_precision(precision)
-    if n < 1:
-        raise ValueError(f"matrix size must be positive, got {n}")
-    device = torch.device(device)
-    dtype = PRECISIONS[precision]
-    generator = torch.Generator().manual_seed(n)
-    a = torch.randn(n, n, generator=generator).to(device, dtype)
-    b = torch.randn(n, n, generator=generator).to(device, dtype)
-    with _Float32Matmul(tf32=precision == "tf32"):
-        timing = time_call(lambda: a @ b, device, warmup=2, min_time=min_time)
-    flops = 2 * n ** 3
-    moved = 3 * n * n * a.element_size()
-    own = timing.own_cores_seconds() if device.type == "cpu" else timing.seconds
-    return {"n": n, "precision": precision, "tflops": flops / timing.seconds / 1e12,
-            "tflops_own_cores": flops / max(own, 1e-12) / 1e12, "intensity": flops / moved,
-            "seconds": timing.seconds, "cpu_busy": timing.cpu_busy}
-
-
-def measure_copy(mib: int, device: torch.device | str, min_time: float = 0.2) -> dict[str, float]:
-    """Memory bandwidth in GB/s of a device-to-device copy of `mib` MiB (read + write counted).
-
-    `gbs` is from the wall clock, `gbs_own_cores` as in measure_matmul.
-    """
-    if mib < 1:
-        raise ValueError(f"copy size must be at least 1 MiB, got {mib}")
-    device = torch.device(device)
-    source = torch.empty(mib * 2**20, dtype=torch.uint8, device=device)
-    target = torch.empty_like(source)
-    timing = time_call(lambda: target.copy_(source), device, warmup=2, min_time=min_time)
-    own = timing.own_cores_seconds() if device.type == "cpu" else timing.seconds
-    return {"mib": mib, "gbs": 2 * source.numel() / timing.seconds / 1e9,
-            "gbs_own_cores": 2 * source.numel() / max(own, 1e-12) / 1e9,
-            "seconds": timing.seconds, "cpu_busy": timing.cpu_busy}
+    with benchmark.set_torch_threads(threads):
+        for _ in range(warmup):
+            call()
+        if calls is None:
+            timer = benchmark.Timer("call()", globals={"call": call}, timer=now,
+                                    num_threads=threads)
+            measured = timer.blocked_autorange(min_run_time=min_time)
+        else:
+            times = []
+            for _ in range(calls):
+                begin = now()
+                call()
+                times.append(now() - begin)
+            measured = benchmark.Measurement(1, times, benchmark.TaskSpec(
+                "call()", "pass", num_threads=threads))
+    timed = measured.number_per_run * len(measured.raw_times)
+    return Timing(measured.median, measured.iqr, timed, clock, measured, last[0])
 
 
 def gpu_specs():

@@ -1,11 +1,12 @@
 """demystify.hardware: CPU peak arithmetic, timers, throughput measurements, the GPU table."""
+import time
+
 import pandas as pd
 import pytest
 import torch
 
-from demystify.hardware import (PRECISIONS, CpuInfo, Timing, best_precision, bench_results,
-                                cpu_info, gpu_specs, match_gpu, measure_copy, measure_matmul,
-                                supported_precisions, time_call)
+from demystify.hardware import (PRECISIONS, CpuInfo, best_precision, bench_results, cpu_info,
+                                gpu_specs, match_gpu, supported_precisions, time_call)
 
 # The Azure GPU series chapter 10 promises, and the GPU each runs.
 AZURE_SERIES = {"NC": "K80", "NCv2": "P100", "NCv3": "V100", "NDv2": "V100", "NCasT4_v3": "T4",
@@ -33,8 +34,6 @@ def test_cpu_peak_is_cores_times_clock_times_flops_per_cycle():
 def test_unknown_precision_is_a_clear_error():
     with pytest.raises(ValueError, match="unknown precision 'fp8'.*fp32"):
         fake_cpu().flops_per_cycle("fp8")
-    with pytest.raises(ValueError, match="unknown precision"):
-        measure_matmul(8, "int4", "cpu")
 
 
 def test_this_cpu_is_described():
@@ -45,30 +44,66 @@ def test_this_cpu_is_described():
     assert supported_precisions("cpu")["fp32"] is None
 
 
-def test_time_call_warms_up_and_repeats():
+def test_time_call_times_exact_calls_on_the_wall_clock():
     calls = []
-    timing = time_call(lambda: calls.append(1), "cpu", warmup=2, min_time=0.0, min_calls=5)
-    assert len(calls) == 7 and timing.calls == 5 and timing.seconds >= 0 and timing.cpu_seconds >= 0
-    with pytest.raises(ValueError, match="min_calls"):
-        time_call(lambda: None, "cpu", min_calls=0)
+
+    def nap():
+        calls.append(torch.get_num_threads())
+        time.sleep(0.03)
+        return len(calls)
+
+    before = torch.get_num_threads()
+    timing = time_call(nap, "cpu", warmup=2, calls=3, threads=1)
+    assert len(calls) == 5 and timing.calls == 3 and timing.clock == "wall"
+    assert 0.029 <= timing.seconds < 0.3                 # the sleep, measured
+    assert timing.result == 5                            # what the last call returned
+    assert calls == [1] * 5 and torch.get_num_threads() == before   # threads set, then restored
+    assert len(timing.measurement.raw_times) == 3
 
 
-def test_own_cores_time_is_cpu_time_shared_by_the_threads():
-    timing = Timing(seconds=4.0, cpu_seconds=1.0, calls=3, cpu_busy=0.25)   # sliced away 3/4 of the time
-    assert timing.own_cores_seconds(threads=2) == 0.5
+def test_time_call_reports_the_median_not_the_mean():
+    naps = iter([0.2, 0.01, 0.01])                       # one slow call among fast ones
+    timing = time_call(lambda: time.sleep(next(naps)), "cpu", warmup=0, calls=3)
+    assert 0.009 <= timing.seconds < 0.05                # the mean would be above 0.07
 
 
-def test_matmul_and_copy_measurements_are_plausible():
-    result = measure_matmul(64, "fp32", "cpu", min_time=0.0)
-    assert result["tflops"] > 0 and result["tflops_own_cores"] > 0
-    assert result["intensity"] == pytest.approx(2 * 64 / (3 * 4))
-    assert measure_matmul(64, "bf16", "cpu", min_time=0.0)["intensity"] == pytest.approx(2 * 64 / 6)
-    copy = measure_copy(1, "cpu", min_time=0.0)
-    assert copy["gbs"] > 0 and copy["gbs_own_cores"] > 0
-    with pytest.raises(ValueError, match="positive"):
-        measure_matmul(0, "fp32", "cpu")
-    with pytest.raises(ValueError, match="at least 1 MiB"):
-        measure_copy(0, "cpu")
+def test_thread_clock_does_not_count_sleeping():
+    timing = time_call(lambda: time.sleep(0.05), "cpu", clock="thread", warmup=0, calls=1,
+                       threads=1)
+    assert timing.calls == 1 and timing.iqr == 0 and timing.seconds < 0.02
+    busy = time_call(lambda: sum(range(300_000)), "cpu", clock="thread", warmup=0, calls=1,
+                     threads=1)
+    assert busy.seconds > 0.001                          # work, unlike sleep, is counted
+
+
+def test_time_call_autorange_repeats_for_min_time():
+    calls = []
+    timing = time_call(lambda: (calls.append(1), time.sleep(0.002)), "cpu", min_time=0.05)
+    assert 0.0019 <= timing.seconds < 0.05
+    assert timing.calls == timing.measurement.number_per_run * len(timing.measurement.raw_times)
+    assert len(calls) >= 1 + timing.calls and timing.calls * timing.seconds >= 0.04
+
+
+def test_time_call_waits_for_the_device_before_every_clock_reading(monkeypatch):
+    import demystify.hardware as hardware
+    synced = []
+    monkeypatch.setattr(hardware, "synchronize", lambda device: synced.append(str(device)))
+    hardware.time_call(lambda: None, "cuda:0", warmup=0, calls=3)
+    assert synced == ["cuda:0"] * 6                      # before and after each timed call
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"clock": "cpu"}, "unknown clock 'cpu'"), ({"warmup": -1}, "warmup must be"),
+    ({"calls": 0}, "calls must be"), ({"calls": 1.5}, "calls must be"),
+    ({"min_time": 0}, "min_time must be"), ({"threads": 0}, "threads must be"),
+    ({"clock": "thread", "threads": 2}, "thread clock"),
+    ({"clock": "thread", "threads": 1, "device": "cuda"}, "thread clock")])
+def test_time_call_rejects_bad_arguments(kwargs, message):
+    kwargs = {"device": "cpu", **kwargs}
+    with pytest.raises(ValueError, match=message):
+        time_call(lambda: None, kwargs.pop("device"), **kwargs)
+    with pytest.raises(TypeError, match="wrap the work in a lambda"):
+        time_call(42, "cpu")
 
 
 def test_gpu_table_lists_every_azure_series_with_sources():
