@@ -33,15 +33,16 @@ def _check_precision(precision: str) -> None:
 
 @dataclass(frozen=True)
 class CpuInfo:
-    """The facts a CPU peak estimate needs, read from the operating system."""
+    """The facts a CPU peak estimate needs: torch's vector level, the rest from the OS."""
     model: str
     cores: int                    # physical cores
     threads: int                  # logical CPUs (hyper-threads included)
     ghz: float | None             # nominal clock; None when the OS does not say
-    simd: str                     # widest vector unit: "AVX-512", "AVX2", "AVX", "NEON", "SSE"
+    simd: str                     # torch's vector level: "AVX-512", "AVX2", "SVE-256", "NEON", …
     fp32_lanes: int               # fp32 numbers per vector register
     fma: bool                     # fused multiply-add: 2 FLOPs per lane per instruction
-    flags: frozenset[str] = field(default_factory=frozenset)
+    flags: frozenset[str] = field(default_factory=frozenset)   # the OS's CPU feature flags
+    family: tuple[str, str, str] = ("", "", "")   # (vendor, family, model number) from the OS
 
     def flops_per_cycle(self, precision: str) -> int | None:
         """Peak FLOPs per cycle and core: 2 vector units × lanes × 2 (FMA), or the matrix unit's."""
@@ -94,8 +95,22 @@ def _cpuinfo_fields() -> list[dict[str, str]]:
     return blocks
 
 
+# torch.backends.cpu.get_cpu_capability() -> (name, fp32 lanes, FMA). torch dispatches its
+# AVX2 and AVX-512 kernels only on CPUs that also have FMA; ARM, POWER and IBM Z vectors all fuse.
+_CAPABILITIES = {"AVX512": ("AVX-512", 16, True), "AVX2": ("AVX2", 8, True),
+                 "SVE256": ("SVE-256", 8, True), "VSX": ("VSX", 4, True),
+                 "ZVECTOR": ("ZVECTOR", 4, True)}
+
+
 def cpu_info() -> CpuInfo:
-    """This machine's CPU: model, physical cores, logical CPUs, clock and vector units."""
+    """This machine's CPU: model, physical cores, logical CPUs, clock and vector units.
+
+    The vector level is torch's own (`torch.backends.cpu.get_cpu_capability()`: the kernels
+    torch picked for this CPU, lowered if `ATEN_CPU_CAPABILITY` says so). What torch does not
+    report is read from the operating system (/proc/cpuinfo, /sys): the model name, physical
+    cores (`os.cpu_count()` counts hyper-threads), the clock, the family, and the 16-bit units
+    (AVX-512 bf16/fp16, AMX) that torch exposes only through private functions.
+    """
     blocks = _cpuinfo_fields()
     threads = os.cpu_count() or 1
     first = blocks[0] if blocks else {}
@@ -108,19 +123,16 @@ def cpu_info() -> CpuInfo:
         ghz = int(base.read_text()) / 1e6
     elif first.get("cpu MHz"):
         ghz = float(first["cpu MHz"]) / 1e3
-    if {"avx512f"} <= flags:
-        simd, lanes = "AVX-512", 16
-    elif "avx2" in flags:
-        simd, lanes = "AVX2", 8
-    elif "avx" in flags:
-        simd, lanes = "AVX", 8
-    elif "asimd" in flags or platform.machine() in ("arm64", "aarch64"):
-        simd, lanes = "NEON", 4
-    else:
-        simd, lanes = "SSE", 4
-    fma = "fma" in flags or simd == "NEON"
+    capability = torch.backends.cpu.get_cpu_capability()
+    if capability in _CAPABILITIES:
+        simd, lanes, fma = _CAPABILITIES[capability]
+    elif platform.machine().lower() in ("arm64", "aarch64"):
+        simd, lanes, fma = "NEON", 4, True              # every 64-bit ARM core has NEON
+    else:                                               # "DEFAULT"/"NO AVX": 128-bit SSE
+        simd, lanes, fma = "SSE", 4, "fma" in flags
     model = first.get("model name") or platform.processor() or platform.machine()
-    return CpuInfo(model, cores, threads, ghz, simd, lanes, fma, flags)
+    family = tuple(first.get(key, "") for key in ("vendor_id", "cpu family", "model"))
+    return CpuInfo(model, cores, threads, ghz, simd, lanes, fma, flags, family)
 
 
 def gpu_info(device: torch.device | str) -> dict[str, object]:

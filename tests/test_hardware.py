@@ -44,6 +44,24 @@ def test_this_cpu_is_described():
     assert supported_precisions("cpu")["fp32"] is None
 
 
+@pytest.mark.parametrize("capability, machine, flags, expected", [
+    ("AVX512", "x86_64", "", ("AVX-512", 16, True)), ("AVX2", "x86_64", "", ("AVX2", 8, True)),
+    ("DEFAULT", "x86_64", "sse2 fma", ("SSE", 4, True)), ("NO AVX", "x86_64", "sse2", ("SSE", 4, False)),
+    ("DEFAULT", "aarch64", "asimd", ("NEON", 4, True)), ("SVE256", "aarch64", "", ("SVE-256", 8, True))])
+def test_vector_units_come_from_torch(monkeypatch, capability, machine, flags, expected):
+    import demystify.hardware as hardware
+    proc = [{"model name": "Test CPU", "flags": flags, "vendor_id": "GenuineTest",
+             "cpu family": "6", "model": "85", "physical id": "0", "core id": str(i)}
+            for i in (0, 1, 0, 1)]                       # 2 cores, 2 hyper-threads each
+    monkeypatch.setattr(hardware, "_cpuinfo_fields", lambda: proc)
+    monkeypatch.setattr(hardware.torch.backends.cpu, "get_cpu_capability", lambda: capability)
+    monkeypatch.setattr(hardware.platform, "machine", lambda: machine)
+    cpu = hardware.cpu_info()
+    assert (cpu.simd, cpu.fp32_lanes, cpu.fma) == expected   # AVX2 with no 'avx2' flag: torch's word
+    assert cpu.model == "Test CPU" and cpu.cores == 2
+    assert cpu.family == ("GenuineTest", "6", "85")
+
+
 def test_time_call_times_exact_calls_on_the_wall_clock():
     calls = []
 
