@@ -134,13 +134,13 @@ COMPARED = ("value", "parts", "condition", "held")      # what must repeat exact
 
 
 def read_claims(folder: Path) -> dict[str, dict]:
-    """The claims (not timings) a run appended under DEMYSTIFY_CLAIMS_OUT=folder, by name:
-    the fields in COMPARED (floats exact: JSON keeps a float's repr)."""
+    """The claims (not timings nor figures) a run appended under DEMYSTIFY_CLAIMS_OUT=folder,
+    by name: the fields in COMPARED (floats exact: JSON keeps a float's repr)."""
     made = {}
     for jsonl in sorted(Path(folder).glob("*.jsonl")):
         for line in jsonl.read_text().splitlines():
             c = json.loads(line) if line.strip() else {}
-            if c and c.get("kind", "claim") != "timing":
+            if c and c.get("kind", "claim") not in ("timing", "figure"):
                 made[c["name"]] = {k: c.get(k) for k in COMPARED}
     return made
 

@@ -16,8 +16,8 @@ from .data import (DataCorrupt, DataNotAvailable, ImageData, course_file, data_d
                    load_mnist_t10k, mnist_present, resize_images, sha256sum)
 from .device import (MixedPrecision, autocast, autocast_dtype, configure, describe_hardware,
                      get_device)
-from .plot import (plot_attention, plot_heatmap, plot_history, show_feature_maps, show_filters,
-                   show_images)
+from .plot import (mark_timed, plot_attention, plot_heatmap, plot_history, show_feature_maps,
+                   show_filters, show_images)
 from .install import require_chapter_packages
 from .profile import Profile, profile
 from .train import (History, batches, count_parameters, evaluate, fit, predict,
@@ -45,7 +45,8 @@ def start(chapter: str, seed: int | None = None,
     """A chapter's setup in one call: seed everything, pick the device, load the profile.
 
     The seed is `seed`, else $DEMYSTIFY_SEED, else 0 (`P.seed` gives it to the chapter; `fit`
-    uses it too). It also starts recording the chapter's claims (`demystify.claim`).
+    uses it too). It also starts recording the chapter's claims (`demystify.claim`) and, in
+    IPython, the fingerprint of every figure the chapter shows (`demystify.claims`).
 
     On CPU, torch runs on `cpu_threads` threads (None keeps torch's default of one per core):
     the course's models are small, and for them extra threads mostly wait for each other —
@@ -64,6 +65,7 @@ def start(chapter: str, seed: int | None = None,
         torch.set_num_threads(cpu_threads)
     chosen = profile(chapter, device, seed=seed)
     _claims.begin(chapter, seed, chosen.kind)
+    _claims.watch_figures()     # in IPython: every figure shown is fingerprinted and checked
     print(f"{describe_hardware(device)} · profile {chosen.kind} (budget {chosen.budget_s} s)"
           f" · seed {seed}")
     return device, chosen
@@ -73,7 +75,7 @@ __all__ = [
     "DataCorrupt", "DataNotAvailable", "History", "ImageData", "MixedPrecision", "Profile",
     "autocast",
     "autocast_dtype", "batches", "claim", "count_parameters", "course_file", "glue",
-    "load_mnist_t10k", "report", "run_seed", "timing",
+    "load_mnist_t10k", "mark_timed", "report", "run_seed", "timing",
     "configure", "data_dir", "describe_hardware", "download_allowed", "evaluate", "fetch", "fit",
     "get_device", "load_digits", "load_handwritten_digits", "load_mnist", "mnist_present",
     "plot_attention", "plot_heatmap", "plot_history", "predict", "profile", "resize_images",

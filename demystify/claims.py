@@ -22,6 +22,28 @@ Where the records go (all optional, so a notebook copied alone into Colab just a
   of the chapter fails when the record holds a claim this run never made. `make test` sets it.
 - `DEMYSTIFY_CLAIMS_SOFT=1` (`make robustness` only): a claim that does not hold is recorded
   as failed instead of raising, so one run measures every claim of the chapter.
+
+Figures are claims too. nbval compares text outputs only (it ignores image/png), so a blank or
+wrong figure would pass. `watch_figures()` (called by `demystify.start` in IPython) registers
+a text/plain formatter for matplotlib's Figure: the inline backend shows every figure through
+IPython's formatters (also a Figure a cell returns), so the formatter sees each figure, in
+order, while its data is still there. It records `demystify.plot.fingerprint(fig)` as the
+chapter's next figure (`figure_1`, `figure_2`, … with kind "figure", in the same .jsonl; the
+committed record keeps them under "figures") and returns exactly the text IPython shows anyway
+("<Figure size 1100x430 with 2 Axes>"), so stored outputs do not change. Why this hook and not
+another: comparing the PNGs fails on every matplotlib or font update and says nothing about
+what is wrong; hashing the pixels likewise; wrapping the demystify plot helpers misses the
+figures chapters draw with pyplot directly. The fingerprint records what is plotted (the
+kinds and sizes of lines, images, collections, patches, texts per axes, and the count, mean
+and mean absolute value of the plotted numbers), which a library update does not move.
+- A figure that plots nothing (no data, no text in any axes) is an error when it is shown.
+- Under DEMYSTIFY_CLAIMS_COMPARE, each figure is compared with the record's figure of the same
+  number: the structure exactly, the mean and mean absolute value within FIGURE_RTOL of the
+  stored mean absolute value. Axes marked with `demystify.plot.mark_timed` (timings) are compared
+  on structure only. `report()` fails when the run showed another number of figures.
+- The error raised inside the formatter appears as the cell's error (nbval fails the cell);
+  under nbclient, which does not stop on it, `report()` fails the run. Under
+  DEMYSTIFY_CLAIMS_SOFT a problem is recorded (`held: false`) instead.
 """
 from __future__ import annotations
 
@@ -69,9 +91,12 @@ class _Run:
     seed: int = 0
     profile: str = "cpu"
     claims: dict[str, Claim] = field(default_factory=dict)
+    figures: list[dict[str, Any]] = field(default_factory=list)
+    figure_problems: list[str] = field(default_factory=list)
 
 
 _RUN = _Run()
+FIGURE_RTOL = 0.05     # a figure's numbers may drift by 5 % of their stored mean |value|
 
 
 def begin(chapter: str, seed: int, profile: str) -> None:
@@ -181,12 +206,17 @@ def _keep(record: Claim) -> None:
     if record.name in _RUN.claims:
         raise ValueError(f"claim {record.name} was already made in this run; names are unique")
     _RUN.claims[record.name] = record
+    _append(asdict(record))
+
+
+def _append(entry: dict[str, Any]) -> None:
+    """Append one claim, timing or figure to $DEMYSTIFY_CLAIMS_OUT/<chapter>.seed<N>.jsonl."""
     out = os.environ.get("DEMYSTIFY_CLAIMS_OUT")
     if out:
         folder = Path(out)
         folder.mkdir(parents=True, exist_ok=True)
-        with open(folder / f"{record.chapter}.seed{record.seed}.jsonl", "a") as handle:
-            handle.write(json.dumps(asdict(record), ensure_ascii=False) + "\n")
+        with open(folder / f"{entry['chapter']}.seed{entry['seed']}.jsonl", "a") as handle:
+            handle.write(json.dumps(entry, ensure_ascii=False) + "\n")
 
 
 # --- the committed record ------------------------------------------------------------------------
@@ -196,17 +226,36 @@ def record_path(folder: str | Path, chapter: str) -> Path:
 
 
 def write_record(path: str | Path, records: list[dict[str, Any]]) -> Path:
-    """Write one run's claims (dicts as in the .jsonl files) as a chapter's committed record."""
+    """Write one run's claims (dicts as in the .jsonl files) as a chapter's committed record.
+
+    Figures (kind "figure") go to the record's "figures" list, claims and timings to "claims".
+    """
     if not records:
         raise ValueError(f"no claims to write to {path}")
     first = records[0]
+    shared = ("chapter", "seed", "profile")
     content = {"chapter": first["chapter"], "seed": first["seed"], "profile": first["profile"],
-               "claims": [{k: v for k, v in r.items() if k not in ("chapter", "seed", "profile")}
-                          for r in records]}
+               "claims": [{k: v for k, v in r.items() if k not in shared}
+                          for r in records if r.get("kind") != "figure"]}
+    figures = [{k: v for k, v in r.items() if k not in shared}
+               for r in records if r.get("kind") == "figure"]
+    if figures:
+        content["figures"] = figures
+    # one line per axes of a figure, so a record of many figures stays readable
+    compact = {}
+    for figure in figures:
+        tokens = []
+        for axes in figure["axes"]:
+            tokens.append(f"@@axes{len(compact)}@@")
+            compact[f'"{tokens[-1]}"'] = json.dumps(axes, ensure_ascii=False)
+        figure["axes"] = tokens
+    text = json.dumps(content, indent=1, ensure_ascii=False)
+    for token, axes in compact.items():
+        text = text.replace(token, axes, 1)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(content, indent=1, ensure_ascii=False) + "\n")
+    tmp.write_text(text + "\n")
     os.replace(tmp, path)
     return path
 
@@ -242,15 +291,21 @@ def drift(stored: dict[str, Any], value: float) -> str | None:
             f"(tolerance {shown})")
 
 
-def _stored() -> dict[str, dict[str, Any]] | None:
-    """The committed claims of this chapter when comparing applies to this run, else None."""
+def _stored_record() -> dict[str, Any] | None:
+    """The committed record of this chapter when comparing applies to this run, else None."""
     folder = os.environ.get("DEMYSTIFY_CLAIMS_COMPARE")
     if not folder:
         return None
     record = read_record(record_path(folder, _RUN.chapter))
     if record["seed"] != _RUN.seed or record["profile"] != _RUN.profile:
         return None            # the record is of another seed or profile: nothing to compare
-    return {c["name"]: c for c in record["claims"]}
+    return record
+
+
+def _stored() -> dict[str, dict[str, Any]] | None:
+    """The committed claims of this chapter when comparing applies to this run, else None."""
+    record = _stored_record()
+    return None if record is None else {c["name"]: c for c in record["claims"]}
 
 
 def _compare(record: Claim) -> None:
@@ -271,13 +326,24 @@ def report() -> Any:
 
     When comparing with the record, also fails if the record holds claims this run never made.
     """
-    stored = _stored()
-    if stored is not None:
+    if _RUN.figure_problems and not _soft():
+        raise AssertionError(f"{len(_RUN.figure_problems)} figure(s) of {_RUN.chapter} failed "
+                             f"their check: " + "; ".join(_RUN.figure_problems))
+    record = _stored_record()
+    if record is not None:
+        stored = {c["name"]: c for c in record["claims"]}
         missing = sorted(set(stored) - set(_RUN.claims))
         if missing:
             raise AssertionError(f"the stored record of {_RUN.chapter} has claims this run did "
                                  f"not make: {', '.join(missing)}; re-execute the chapter "
                                  f"(make execute) and commit its record")
+        # the stored figures shown before as many claims as this run has made by now
+        made = len(_RUN.claims)
+        kept = [f for f in record.get("figures", []) if f.get("after_claims", 0) <= made]
+        if len(_RUN.figures) < len(kept) and not _soft():
+            raise AssertionError(f"the stored record of {_RUN.chapter} has {len(kept)} figures "
+                                 f"up to here, this run showed {len(_RUN.figures)}; re-execute "
+                                 f"the chapter (make execute) and commit its record")
     import pandas as pd
     rows = [{"claim": c.name, "value": f"{c.value:.4g}",
              "condition": c.condition or "(timing, recorded only)",
@@ -286,6 +352,120 @@ def report() -> Any:
     frame = pd.DataFrame(rows).set_index("claim") if rows else pd.DataFrame()
     # A Styler shows every sentence whole (a DataFrame cuts them at 50 characters).
     return frame.style.set_properties(**{"text-align": "left"}) if rows else frame
+
+
+# --- figures ------------------------------------------------------------------------------------
+
+_STRUCTURE = ("lines", "images", "collections", "patches", "texts")
+
+
+def figure_drift(stored: list[dict[str, Any]], now: list[dict[str, Any]]) -> str | None:
+    """How a figure's fingerprint (`demystify.plot.fingerprint`) differs from the stored one
+    beyond FIGURE_RTOL, or None when it does not; timed axes are compared on structure only."""
+    if len(stored) != len(now):
+        return f"{len(now)} axes, stored {len(stored)}"
+    for i, (old, new) in enumerate(zip(stored, now), 1):
+        for key in _STRUCTURE:
+            if old.get(key) != new.get(key):
+                return f"axes {i}: {key} {new.get(key)}, stored {old.get(key)}"
+        if old.get("timed") or new.get("timed"):
+            continue
+        if old["values"] != new["values"]:
+            return f"axes {i}: {new['values']} plotted numbers, stored {old['values']}"
+        band = FIGURE_RTOL * abs(old["mean_abs"]) + 1e-9
+        for key in ("mean", "mean_abs"):
+            if abs(new[key] - old[key]) > band:
+                return (f"axes {i}: {key} of the plotted numbers {new[key]:.6g}, stored "
+                        f"{old[key]:.6g} (tolerance ±{band:.3g})")
+    return None
+
+
+def record_figure(fig: Any) -> str:
+    """Record the fingerprint of a figure being shown, check it, and return its usual text.
+
+    The text/plain formatter that `watch_figures` registers; also callable directly.
+    Raises an AssertionError for a blank figure, or (under DEMYSTIFY_CLAIMS_COMPARE) one that
+    differs from the committed record.
+    """
+    from .plot import fingerprint
+    text = repr(fig)
+    if _RUN.chapter is None:
+        return text
+    axes = fingerprint(fig)
+    name = f"figure_{len(_RUN.figures) + 1}"
+    titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
+    suptitle = fig.get_suptitle() if hasattr(fig, "get_suptitle") else ""
+    problem = None
+    if not any(a["values"] or a["texts"] for a in axes):
+        problem = (f"{name} ({text}) plots nothing: no data and no text in any axes; draw "
+                   f"into the figure's axes before it is shown")
+    record = _stored_record()
+    if problem is None and record is not None and "figures" in record:
+        kept = record["figures"]
+        if len(kept) < len(_RUN.figures) + 1:
+            problem = (f"{name} is not in the stored record of {_RUN.chapter} (it has "
+                       f"{len(kept)} figures): re-execute the chapter (make execute) and commit "
+                       f"chapters/claims/{_RUN.chapter}.json")
+        else:
+            differs = figure_drift(kept[len(_RUN.figures)]["axes"], axes)
+            if differs:
+                problem = f"{name} ({text}) differs from the stored record: {differs}"
+    entry = {"name": name, "kind": "figure", "text": text,
+             "title": suptitle or " · ".join(titles), "axes": axes, "held": problem is None,
+             "after_claims": len(_RUN.claims),
+             "chapter": _RUN.chapter, "seed": _RUN.seed, "profile": _RUN.profile}
+    _RUN.figures.append(entry)
+    _append(entry)
+    if problem:
+        _RUN.figure_problems.append(problem)
+        if not _soft():
+            raise AssertionError(problem)
+    return text
+
+
+def figures() -> list[dict[str, Any]]:
+    """The figures shown so far in this run (fingerprints as recorded), in order."""
+    return list(_RUN.figures)
+
+
+def _figure_text(fig: Any, printer: Any, cycle: bool) -> None:
+    printer.text(record_figure(fig))
+
+
+def _rewatch(*_: Any) -> None:
+    from IPython import get_ipython
+    from matplotlib.figure import Figure
+    shell = get_ipython()
+    if shell is not None:
+        formatter = shell.display_formatter.formatters["text/plain"]
+        if formatter.type_printers.get(Figure) is not _figure_text:
+            formatter.for_type(Figure, _figure_text)
+
+
+def watch_figures() -> bool:
+    """Record every figure IPython shows from now on (see the module docstring).
+
+    Returns False (and does nothing) outside IPython. Loads matplotlib's backend first: the
+    inline backend clears the Figure formatters when it loads. Re-registers before each cell,
+    so a `%config InlineBackend.figure_formats = ...` does not switch the check off.
+    """
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    if shell is None:
+        return False
+    import matplotlib
+    import matplotlib.pyplot as plt
+    plt.switch_backend(matplotlib.get_backend())
+    _rewatch()
+    try:
+        shell.events.unregister("pre_run_cell", _rewatch)
+    except ValueError:
+        pass
+    shell.events.register("pre_run_cell", _rewatch)
+    return True
 
 
 # --- glue: numbers for the prose ----------------------------------------------------------------

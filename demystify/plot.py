@@ -2,11 +2,20 @@
 
 Each function draws and returns a matplotlib Figure; the notebook cell that calls it gives the
 caption and alt text (cell metadata `mystnb.figure.caption` and `mystnb.image.alt`).
+
+`fingerprint(fig)` summarises what a figure plots (per axes: the kinds and sizes of its lines,
+images, collections, patches and texts, and a checksum of the plotted numbers);
+`demystify.claims` records it for every figure a chapter shows and compares it with the
+committed record, because nbval ignores images (see the claims module's docstring).
+`mark_timed(fig_or_ax)` marks plotted data that are timings: their structure is compared, their
+numbers are not.
 """
 from __future__ import annotations
 
 import math
+import weakref
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -14,6 +23,87 @@ import torch
 from matplotlib.figure import Figure
 
 from .train import History
+
+_TIMED: weakref.WeakSet = weakref.WeakSet()     # axes whose plotted data are timings
+
+
+def mark_timed(target: Figure | plt.Axes) -> Figure | plt.Axes:
+    """Mark a figure's (or one axes') data as timings and return it unchanged.
+
+    A figure's fingerprint is compared with the committed record (structure exactly, numbers
+    within a tolerance); a timing changes from run to run on the same machine, so for a
+    timed axes only the structure (how many lines, bars, points …) is compared. Mark the
+    axes before the figure is shown, e.g. `mark_timed(ax)` in the cell that draws it.
+    """
+    if isinstance(target, Figure):
+        axes = list(target.axes)
+    elif isinstance(target, plt.Axes):
+        axes = [target]
+    else:
+        raise TypeError(f"mark_timed() marks a matplotlib Figure or Axes, "
+                        f"got {type(target).__name__}")
+    if not axes:
+        raise ValueError("mark_timed() got a figure without axes: draw the timings first, "
+                         "then mark them")
+    _TIMED.update(axes)
+    return target
+
+
+def _values(*arrays: Any) -> np.ndarray:
+    """The finite numbers of `arrays`, flattened into one float array."""
+    parts = []
+    for array in arrays:
+        if array is None:
+            continue
+        array = np.ma.filled(np.ma.asarray(array, dtype=float), np.nan).ravel()
+        parts.append(array[np.isfinite(array)])
+    return np.concatenate(parts) if parts else np.empty(0)
+
+
+def fingerprint(fig: Figure) -> list[dict[str, Any]]:
+    """What each axes of `fig` plots: structure and a rounded checksum, one dict per axes.
+
+    Structure: `lines` (points per line), `images` (array shapes), `collections` (kind and
+    number of points/paths, e.g. a scatter), `patches` (bars, rectangles), `texts`.
+    Checksum of every finite plotted number (line and scatter coordinates, image pixels,
+    bar geometry, colour values): `values` (how many), `mean` and `mean_abs`, rounded to
+    6 significant digits. `timed` says the axes was marked with `mark_timed()`. Legends,
+    ticks and grid lines are not data and are left out.
+    """
+    if not isinstance(fig, Figure):
+        raise TypeError(f"fingerprint() takes a matplotlib Figure, got {type(fig).__name__}")
+    summary = []
+    for ax in fig.axes:
+        data = []
+        lines = []
+        for line in ax.lines:
+            xy = line.get_xydata()
+            lines.append(len(xy))
+            data.append(xy)
+        images = []
+        for image in ax.images:
+            array = image.get_array()
+            images.append(list(np.shape(array)))
+            data.append(array)
+        collections = []
+        for collection in ax.collections:
+            offsets = np.asarray(collection.get_offsets())
+            paths = collection.get_paths()
+            collections.append([type(collection).__name__, len(offsets), len(paths)])
+            data += [offsets, collection.get_array()]
+            if len(paths) <= 10_000:
+                data += [path.vertices for path in paths]
+        for patch in ax.patches:
+            data.append(patch.get_patch_transform().transform(patch.get_path().vertices))
+        values = _values(*data)
+        summary.append({
+            "lines": lines, "images": images, "collections": collections,
+            "patches": len(ax.patches), "texts": len(ax.texts),
+            "values": int(values.size),
+            "mean": float(f"{values.mean():.6g}") if values.size else 0.0,
+            "mean_abs": float(f"{np.abs(values).mean():.6g}") if values.size else 0.0,
+            "timed": ax in _TIMED})
+    return summary
 
 
 def _numpy(values) -> np.ndarray:

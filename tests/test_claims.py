@@ -204,3 +204,122 @@ def test_seed_comes_from_the_environment(monkeypatch):
     monkeypatch.setenv("DEMYSTIFY_SEED", "three")
     with pytest.raises(ValueError, match="DEMYSTIFY_SEED"):
         run_seed()
+
+
+# --- figures: nbval ignores images, so every figure shown is fingerprinted and compared -------
+
+def _figure(values=(1.0, 2.0, 3.0), blank=False):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots()
+    if not blank:
+        ax.plot(values)
+    plt.close(fig)
+    return fig
+
+
+def test_a_figure_is_recorded_with_what_it_plots_and_keeps_its_usual_text(tmp_path, monkeypatch):
+    monkeypatch.setenv("DEMYSTIFY_CLAIMS_OUT", str(tmp_path))
+    fig = _figure()
+    assert claims.record_figure(fig) == repr(fig) == "<Figure size 640x480 with 1 Axes>"
+    (made,) = read_jsonl(tmp_path / "01_ml_vs_dl.seed0.jsonl")
+    (axes,) = made["axes"]
+    assert (made["name"], made["kind"], axes["lines"], axes["values"]) == (
+        "figure_1", "figure", [3], 6)
+    assert axes["mean"] == pytest.approx((0 + 1 + 2 + 1 + 2 + 3) / 6)
+
+
+def test_a_blank_figure_is_an_error_when_shown():
+    with pytest.raises(AssertionError, match="figure_1 .* plots nothing"):
+        claims.record_figure(_figure(blank=True))
+    with pytest.raises(AssertionError, match="1 figure\\(s\\) of 01_ml_vs_dl failed"):
+        report()
+
+
+def test_a_blank_figure_is_recorded_as_failed_in_soft_mode(monkeypatch):
+    monkeypatch.setenv("DEMYSTIFY_CLAIMS_SOFT", "1")
+    claims.record_figure(_figure(blank=True))
+    assert claims.figures()[0]["held"] is False
+
+
+def _stored_figures(tmp_path, monkeypatch, *figs):
+    out = tmp_path / "out"
+    monkeypatch.setenv("DEMYSTIFY_CLAIMS_OUT", str(out))
+    claim("accuracy", 0.97, ">= 0.95", tol=0.02)
+    for fig in figs:
+        claims.record_figure(fig)
+    claims.write_record(tmp_path / "01_ml_vs_dl.json",
+                        read_jsonl(out / "01_ml_vs_dl.seed0.jsonl"))
+    monkeypatch.delenv("DEMYSTIFY_CLAIMS_OUT")
+    monkeypatch.setenv("DEMYSTIFY_CLAIMS_COMPARE", str(tmp_path))
+    claims.begin("01_ml_vs_dl", 0, "cpu")
+    claim("accuracy", 0.97, ">= 0.95", tol=0.02)
+
+
+def test_the_record_keeps_figures_apart_from_claims(tmp_path, monkeypatch):
+    _stored_figures(tmp_path, monkeypatch, _figure())
+    record = claims.read_record(tmp_path / "01_ml_vs_dl.json")
+    assert [c["name"] for c in record["claims"]] == ["accuracy"]
+    assert [f["name"] for f in record["figures"]] == ["figure_1"]
+    assert record["figures"][0]["axes"][0]["lines"] == [3]
+
+
+def test_the_same_figure_passes_the_comparison(tmp_path, monkeypatch):
+    _stored_figures(tmp_path, monkeypatch, _figure())
+    claims.record_figure(_figure((1.0, 2.0, 3.01)))      # within FIGURE_RTOL
+    report()
+
+
+@pytest.mark.parametrize("values, why", [
+    ((1.0, 2.0, 4.0), "mean of the plotted numbers"),   # other data
+    ((1.0, 2.0), "lines \\[2\\], stored \\[3\\]")])        # other structure
+def test_a_changed_figure_fails_the_comparison(tmp_path, monkeypatch, values, why):
+    _stored_figures(tmp_path, monkeypatch, _figure())
+    with pytest.raises(AssertionError, match=f"figure_1 .* differs from the stored record: .*{why}"):
+        claims.record_figure(_figure(values))
+
+
+def test_a_timed_figure_is_compared_on_structure_only(tmp_path, monkeypatch):
+    from demystify.plot import mark_timed
+    _stored_figures(tmp_path, monkeypatch, mark_timed(_figure()), mark_timed(_figure()))
+    claims.record_figure(mark_timed(_figure((5.0, 9.0, 1.0))))      # other timings: passes
+    with pytest.raises(AssertionError, match="lines \\[2\\], stored \\[3\\]"):
+        claims.record_figure(mark_timed(_figure((5.0, 9.0))))
+
+
+def test_report_fails_when_a_stored_figure_was_not_shown(tmp_path, monkeypatch):
+    _stored_figures(tmp_path, monkeypatch, _figure(), _figure())
+    claims.record_figure(_figure())
+    with pytest.raises(AssertionError, match="has 2 figures up to here, this run showed 1"):
+        report()
+
+
+def test_a_figure_beyond_the_record_fails(tmp_path, monkeypatch):
+    _stored_figures(tmp_path, monkeypatch, _figure())
+    claims.record_figure(_figure())
+    with pytest.raises(AssertionError, match="figure_2 is not in the stored record"):
+        claims.record_figure(_figure())
+
+
+def test_figures_of_a_record_without_figures_are_not_compared(tmp_path, monkeypatch):
+    _stored_figures(tmp_path, monkeypatch)          # a record made before figures were kept
+    claims.record_figure(_figure((7.0,)))
+    report()
+
+
+def test_fingerprint_sees_images_bars_scatter_and_texts():
+    import matplotlib.pyplot as plt
+    import numpy as np
+    from demystify.plot import fingerprint
+    fig, (a, b) = plt.subplots(1, 2)
+    a.imshow(np.ones((4, 5)))
+    a.text(0, 0, "x")
+    b.bar([0, 1], [2.0, 3.0])
+    b.scatter([1, 2, 3], [4, 5, 6])
+    plt.close(fig)
+    first, second = fingerprint(fig)
+    assert (first["images"], first["texts"], first["values"]) == ([[4, 5]], 1, 20)
+    assert second["patches"] == 2 and second["collections"][0][:2] == ["PathCollection", 3]
+    with pytest.raises(TypeError, match="matplotlib Figure"):
+        fingerprint(np.ones(3))
