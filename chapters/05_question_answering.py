@@ -81,12 +81,11 @@ import torch.nn as nn
 
 from demystify import (History, claim, count_parameters, fit, glue, plot_attention,
                        predict, report, seed_everything, start)
-from demystify.babi import (QA, TASK_NAMES, Vocabulary, format_babi, load_babi,
-                            parse_babi, questions, tokenize, vectorize)
+from demystify.babi import (QA, TASK_NAMES, format_babi, load_babi, parse_babi,
+                            qa_tokens, questions, vectorize)
+from demystify.text import Vocabulary, tokenize
 
 device, P = start("05_question_answering")
-if device.type == "cpu":   # tiny models: one thread beats several waiting on each other
-    torch.set_num_threads(1)
 
 # %% [markdown]
 # ## The bAbI tasks
@@ -171,10 +170,11 @@ for task in (2, 3):
 #
 # A network needs numbers. For each question we keep the statements before it: its **memory**,
 # at most the last 50 of them (`P.memory_size`), as in the paper. Each word gets an id in a
-# vocabulary built from the training questions (answers included: the model answers with a word,
-# and path finding's answers such as `s,e` are single "words"). `vectorize` packs each question
-# into one tensor of word ids, `(memory + 1) × words`: the memory sentences, oldest first and
-# right-aligned so that the most recent is always in the same row, then the question.
+# vocabulary built from the training questions: `<pad>` is 0, `<unk>` (a word never seen in
+# training) 1, then the words in alphabetical order, answers included (the model answers with a
+# word, and path finding's answers such as `s,e` are single "words"). `vectorize` packs each
+# question into one tensor of word ids, `(memory + 1) × words`: the memory sentences, oldest
+# first and right-aligned so that the most recent is always in the same row, then the question.
 
 # %%
 @dataclass
@@ -192,7 +192,7 @@ class Task:
 def prepare(task: int, data=babi) -> Task:
     train_qa = questions(data.train[task], P.memory_size)
     test_qa = questions(data.test[task], P.memory_size)
-    vocab = Vocabulary.build(train_qa)
+    vocab = Vocabulary.build(qa_tokens(train_qa), order="alphabetical")
     everything = train_qa + test_qa
     memory = max(len(qa.facts) for qa in everything)
     length = max(len(tokenize(s))

@@ -87,6 +87,7 @@ from demystify import (History, MixedPrecision, claim, count_parameters, fit, gl
                        plot_history, report, start)
 from demystify.captions import load_captions
 from demystify.scenes import NUMBER_WORDS, make_scenes, show_detections
+from demystify.text import Vocabulary
 
 device, P = start("07_image_captioning")
 
@@ -133,22 +134,25 @@ plt.show()
 # The decoder chooses each word from a fixed **vocabulary**: every word of the training captions,
 # plus four special tokens — `<pad>` to fill short captions up to the batch's longest, `<start>`
 # to begin, `<end>` to stop, and `<unk>` for a word never seen in training.
+#
+# A vocabulary is two tables: `vocab.words[i]`, the word of id `i` (the specials take ids 0–3,
+# then the words in alphabetical order), and `vocab.index[word]`, its id. Our grammar writes its
+# captions already tokenised, punctuation included (`two digits : a 3 , …`), so splitting at
+# spaces gives the words. A caption becomes `<start>`, its words' ids, `<end>`.
 
 # %%
 # NBVAL_CHECK_OUTPUT
-SPECIALS = ["<pad>", "<start>", "<end>", "<unk>"]
-counts = Counter(word for captions in train.captions for caption in captions
-                 for word in caption.split())
-itos = SPECIALS + sorted(counts)                         # index → word
-stoi = {word: index for index, word in enumerate(itos)}  # word → index
-PAD, START, END, UNK = range(4)
+SPECIALS = ("<pad>", "<start>", "<end>", "<unk>")
+words = (caption.split() for captions in train.captions for caption in captions)
+vocab = Vocabulary.build(words, order="alphabetical", specials=SPECIALS)
+PAD, START, END, UNK = (vocab.index[token] for token in SPECIALS)   # 0, 1, 2, 3
 
 
 def encode(caption: str) -> list[int]:
-    return [START] + [stoi.get(word, UNK) for word in caption.split()] + [END]
+    return [START] + vocab.encode(caption.split()) + [END]   # unknown word → UNK
 
 
-print(f"{len(itos)} tokens:", " ".join(itos))
+print(f"{len(vocab)} tokens:", " ".join(vocab.words))
 print(f"'{test.captions[0][0]}' →", encode(test.captions[0][0]))
 
 # %% [markdown]
@@ -339,7 +343,7 @@ def train_captioner(model: nn.Module, epochs: int, lr: float = 3e-3,
 models, histories = {}, {}
 for name, grid in (("Show and Tell", False), ("Show and Tell + grid", True)):
     torch.manual_seed(P.seed)
-    models[name] = ShowAndTell(len(itos), grid=grid)
+    models[name] = ShowAndTell(len(vocab), grid=grid)
     histories[name] = train_captioner(models[name], P.epochs, desc=name)
 
 # %% [markdown]
@@ -370,7 +374,7 @@ def greedy(model, features, max_len: int = 20):
     captions = []
     for row in torch.stack(tokens, dim=1).tolist():
         row = row[:row.index(END)] if END in row else row
-        captions.append([itos[t] for t in row])
+        captions.append([vocab.words[t] for t in row])
     if attention[0] is not None:
         attention = torch.stack(attention, dim=1).cpu()
     else:
@@ -403,7 +407,7 @@ def beam_search(model, features, k: int = P.beam_width, max_len: int = 20):
         beams, scores = new_beams, torch.tensor(new_scores, device=features.device)
         state = model.select(state, torch.tensor(keep, device=features.device))
     score, best = max(finished) if finished else (scores[0].item(), beams[0][1:])
-    return [itos[t] for t in best], score
+    return [vocab.words[t] for t in best], score
 
 # %% [markdown]
 # ## Scoring captions: BLEU, and whether the caption is true
@@ -558,7 +562,7 @@ class ShowAttendTell(AttentionLSTM):
 
 # %%
 torch.manual_seed(P.seed)
-models["Show, Attend and Tell"] = ShowAttendTell(len(itos))
+models["Show, Attend and Tell"] = ShowAttendTell(len(vocab))
 histories["Show, Attend and Tell"] = train_captioner(
     models["Show, Attend and Tell"], P.epochs, desc="Show, Attend and Tell")
 decode("Show, Attend and Tell")
@@ -975,8 +979,9 @@ else:
 # 4. In `ShowAttendTell.forward` collect `alpha` at each step, stack to `(B, T, L)`, and add
 #    `lam * ((1 - alphas.sum(1)) ** 2).mean()` to the loss (mask padded steps).
 # 5. `torchvision.models.resnet18(weights=...)` without its last two layers gives a
-#    `(512, 7, 7)` map for a 224×224 photo; tokenise with `demystify.captions.tokenize`, keep
-#    words seen at least five times, and use Karpathy's train/val/test split of the images.
+#    `(512, 7, 7)` map for a 224×224 photo; tokenise with `demystify.text.tokenize(caption,
+#    numbers=True)`, keep words seen at least five times (`Vocabulary.build(..., min_count=5,
+#    specials=SPECIALS)`), and use Karpathy's train/val/test split of the images.
 # 6. `nn.Dropout(0.5)` after `torch.relu(self.reduce(features))`; score each variant with
 #    `score(val, ...)` and read the test scenes once, for the one you keep.
 # ```

@@ -16,10 +16,9 @@ otherwise; `vectorize` turns questions into padded tensors.
 from __future__ import annotations
 
 import os
-import re
 import tarfile
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,6 +26,7 @@ import numpy as np
 import torch
 
 from .data import DataCorrupt, DataNotAvailable, data_dir, download_allowed, fetch
+from .text import Vocabulary, tokenize
 
 # ---------------------------------------------------------------------------------------------
 # The official format
@@ -529,37 +529,13 @@ def questions(stories: Iterable[Story], memory_size: int = 50) -> list[QA]:
     return result
 
 
-def tokenize(sentence: str) -> list[str]:
-    """Lower-case words without the full stop or question mark: 'Where is Mary?' → where is mary."""
-    return re.findall(r"[a-z0-9,']+", sentence.lower())
-
-
-class Vocabulary:
-    """Words ↔ ids; 0 is padding, 1 stands for a word never seen in training."""
-    PAD, UNK = 0, 1
-
-    def __init__(self, words: Iterable[str]):
-        self.words = ["<pad>", "<unk>"] + sorted(set(words) - {"<pad>", "<unk>"})
-        self.index = {word: i for i, word in enumerate(self.words)}
-
-    @classmethod
-    def build(cls, *datasets: Iterable[QA]) -> "Vocabulary":
-        words: set[str] = set()
-        for data in datasets:
-            for qa in data:
-                for sentence in (*qa.facts, qa.question):
-                    words.update(tokenize(sentence))
-                words.add(qa.answer)
-        return cls(words)
-
-    def __len__(self) -> int:
-        return len(self.words)
-
-    def __call__(self, word: str) -> int:
-        return self.index.get(word, self.UNK)
-
-    def __repr__(self) -> str:
-        return f"Vocabulary({len(self)} words: {', '.join(self.words[2:12])}, …)"
+def qa_tokens(data: Iterable[QA]) -> Iterator[list[str]]:
+    """The words of every fact and question, and each answer as one word ('s,e' on task 19),
+    for `Vocabulary.build(qa_tokens(train), order="alphabetical")`."""
+    for qa in data:
+        for sentence in (*qa.facts, qa.question):
+            yield tokenize(sentence)
+        yield [qa.answer]
 
 
 def vectorize(data: Sequence[QA], vocab: Vocabulary, memory_size: int,
@@ -583,8 +559,8 @@ def vectorize(data: Sequence[QA], vocab: Vocabulary, memory_size: int,
         *facts, question = sentences
         offset = memory_size - len(facts)
         for i, words in enumerate(facts):
-            x[n, offset + i, :len(words)] = [vocab(w) for w in words]
-        x[n, memory_size, :len(question)] = [vocab(w) for w in question]
+            x[n, offset + i, :len(words)] = vocab.encode(words)
+        x[n, memory_size, :len(question)] = vocab.encode(question)
     x = torch.from_numpy(x)
-    y = torch.tensor([vocab(qa.answer) for qa in data], dtype=torch.int64)
+    y = torch.tensor(vocab.encode([qa.answer for qa in data]), dtype=torch.int64)
     return x, y

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .data import DataCorrupt, DataNotAvailable, data_dir
+from .text import tokenize
 
 FLICKR8K_FILE = "Flickr8k.token.txt"
 COCO_PATTERN = "captions_*.json"
@@ -50,18 +51,14 @@ class CaptionSet:
         return len(self.captions)
 
     def references(self, min_captions: int = 2) -> list[list[list[str]]]:
-        """Tokenized captions of every image with at least `min_captions` (sorted by name)."""
-        return [[tokenize(c) for c in self.captions[name]] for name in sorted(self.captions)
+        """Tokenized captions of every image with at least `min_captions` (sorted by name):
+        lower-case words and numbers, punctuation dropped (as in Karpathy's COCO splits)."""
+        return [[tokenize(c, numbers=True) for c in self.captions[name]] for name in sorted(self.captions)
                 if len(self.captions[name]) >= min_captions]
 
     def __repr__(self) -> str:
         n = sum(len(c) for c in self.captions.values())
         return f"{len(self)} images with {n} captions ({self.source})"
-
-
-def tokenize(caption: str) -> list[str]:
-    """Lower-case words and numbers; punctuation is dropped (as in Karpathy's COCO splits)."""
-    return re.findall(r"[a-z0-9]+(?:'[a-z]+)?", caption.lower())
 
 
 def read_flickr8k(path: str | Path) -> CaptionSet:

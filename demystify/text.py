@@ -23,7 +23,9 @@ from pathlib import Path
 
 import torch
 
-TOKEN = re.compile(r"_*[a-z][a-z0-9_]*(?:'[a-z]+)?")
+# The one tokenizer's two splits (see `tokenize`): words and identifiers, and the same with numbers.
+WORD = re.compile(r"_*[a-z][a-z0-9_]*(?:'[a-z]+)?")
+WORD_OR_NUMBER = re.compile(r"_*[a-z0-9][a-z0-9_]*(?:'[a-z]+)?")
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z(\"'`])")
 
 # Standard-library parts that are not prose documentation, may be missing from a split install
@@ -54,9 +56,19 @@ TOPICS: dict[str, tuple[str, ...]] = {
 }
 
 
-def tokenize(text: str) -> list[str]:
-    """Lower-cased words and identifiers: "Return the __init__ file's path." -> return, the, __init__, file's, path."""
-    return TOKEN.findall(text.lower())
+def tokenize(text: str, numbers: bool = False) -> list[str]:
+    """Lower-cased words and identifiers; punctuation and white space separate them.
+
+    "Return the __init__ file's path." -> return, the, __init__, file's, path. A token starts
+    with a letter (after any underscores), so numbers are dropped: in the Python docs (chapter
+    04) "3.12" or "0" are noise, not vocabulary. `numbers=True` keeps them as words, as captions
+    need ("a dog's 2 balls." -> a, dog's, 2, balls). bAbI's sentences (chapter 05) hold neither
+    numbers nor identifiers, so both splits read them alike; the default is used.
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"tokenize reads a string, not {type(text).__name__}; "
+                        f"join a list of words with ' '.join(...) first")
+    return (WORD_OR_NUMBER if numbers else WORD).findall(text.lower())
 
 
 @dataclass(frozen=True)
@@ -193,76 +205,144 @@ def topic_sentences(documents: Sequence[Document], min_words: int = 5,
 
 
 class Vocabulary:
-    """Words <-> indices. Index 0 is padding, 1 the unknown word; then words by frequency."""
+    """Words <-> ids: the special tokens first (padding is id 0), then the words in a fixed order.
+
+    `words[i]` is the word of id i and `index[word]` the id of a word; `counts` holds how often
+    each was seen when built (0 for the specials). The one vocabulary of the book:
+
+    - chapter 04: `Vocabulary.build(tokens, max_size=…, min_count=…)`: <pad>, <unk>, then
+      the most frequent words first (ties alphabetical);
+    - chapter 05: `Vocabulary.build(qa_tokens(train), order="alphabetical")`: <pad>, <unk>,
+      then every word of the training stories in alphabetical order;
+    - chapter 07: `specials=("<pad>", "<start>", "<end>", "<unk>")`, words alphabetical.
+
+    Words outside the vocabulary become the `<unk>` id when there is one (see `encode`).
+    """
 
     PAD, UNK = "<pad>", "<unk>"
+    SPECIALS = (PAD, UNK)
+    ORDERS = ("frequency", "alphabetical")
 
-    def __init__(self, words: Sequence[str], counts: Sequence[int] | None = None):
-        words, counts = list(words), list(counts) if counts is not None else [0] * len(words)
+    def __init__(self, words: Iterable[str], counts: Sequence[int] | None = None,
+                 specials: Sequence[str] = SPECIALS):
+        """`words` in id order after the `specials` (which are added unless `words` starts
+        with them already, as `Vocabulary(vocab.words)` does); `counts` one per word given."""
+        words, specials = list(words), list(specials)
+        counts = [0] * len(words) if counts is None else list(counts)
         if len(counts) != len(words):
-            raise ValueError(f"{len(words)} words but {len(counts)} counts")
-        if words[:2] != [self.PAD, self.UNK]:
-            words, counts = [self.PAD, self.UNK] + words, [0, 0] + counts
-        if len(set(words)) != len(words):
-            raise ValueError("a vocabulary cannot list the same word twice (or a special token)")
+            raise ValueError(f"{len(words)} words but {len(counts)} counts: give one count "
+                             f"per word, or none")
+        bad = [w for w in specials + words if not isinstance(w, str) or not w]
+        if bad:
+            raise TypeError(f"a vocabulary holds non-empty strings, got {bad[0]!r}")
+        if self.PAD in specials and specials[0] != self.PAD:
+            raise ValueError(f"{self.PAD!r} must be the first special token (id 0): padded "
+                             f"tensors are filled with zeros; got specials {specials}")
+        if words[:len(specials)] != specials:
+            words, counts = specials + words, [0] * len(specials) + counts
+        repeated = sorted(w for w, n in Counter(words).items() if n > 1)
+        if repeated:
+            raise ValueError(f"a vocabulary lists each word once; repeated: "
+                             f"{', '.join(map(repr, repeated[:10]))} (a special token such as "
+                             f"'<unk>' cannot also be a word)")
+        self.specials = tuple(specials)
         self.words = words
         self.index = {word: i for i, word in enumerate(words)}
         self.counts = torch.tensor(counts, dtype=torch.float64)
 
     @classmethod
     def build(cls, texts: Iterable[Sequence[str]], max_size: int | None = None,
-              min_count: int = 1) -> Vocabulary:
-        """The `max_size` most frequent words seen at least `min_count` times (ties: alphabetical)."""
+              min_count: int = 1, order: str = "frequency",
+              specials: Sequence[str] = SPECIALS) -> Vocabulary:
+        """The `max_size` most frequent words of `texts` (token lists) seen at least `min_count`
+        times, listed after the specials by `order`: 'frequency' (most frequent first, ties
+        alphabetical) or 'alphabetical'."""
+        if order not in cls.ORDERS:
+            raise ValueError(f"order={order!r}: use 'frequency' or 'alphabetical'")
+        if min_count < 1 or (max_size is not None and max_size < 1):
+            raise ValueError(f"min_count and max_size must be at least 1, got {min_count} "
+                             f"and {max_size}")
+        if isinstance(texts, str):
+            raise TypeError("build reads token lists, not a string: pass [tokenize(text)]")
         counter = Counter(word for tokens in texts for word in tokens)
+        clash = sorted(set(counter) & set(specials))
+        if clash:
+            raise ValueError(f"the texts contain the special token(s) {clash}: rename them in "
+                             f"the data or choose other specials")
         ranked = sorted((item for item in counter.items() if item[1] >= min_count),
-                        key=lambda item: (-item[1], item[0]))
-        if max_size is not None:
-            ranked = ranked[:max_size]
+                        key=lambda item: (-item[1], item[0]))[:max_size]
         if not ranked:
-            raise ValueError("no word occurs often enough to build a vocabulary")
-        return cls([w for w, _ in ranked], [c for _, c in ranked])
+            raise ValueError(f"no word occurs often enough (min_count={min_count}) to build a "
+                             f"vocabulary from {sum(counter.values())} tokens")
+        if order == "alphabetical":
+            ranked.sort()
+        return cls([w for w, _ in ranked], [c for _, c in ranked], specials)
 
     def __len__(self) -> int:
         return len(self.words)
 
     def __contains__(self, word: object) -> bool:
-        return isinstance(word, str) and word in self.index and self.index[word] > 1
+        """Whether `word` is a word of the vocabulary (the special tokens are not)."""
+        return isinstance(word, str) and word in self.index and word not in self.specials
 
     def __repr__(self) -> str:
-        return f"Vocabulary({len(self)} words: {', '.join(self.words[2:8])}, …)"
+        n = len(self.specials)
+        return f"Vocabulary({len(self)} words: {', '.join(self.words[n:n + 6])}, …)"
 
     def lookup(self, word: str) -> int:
-        """The index of `word`; a KeyError that says why and what to try when it is not known."""
+        """The id of `word` (case and surrounding spaces forgiven); a KeyError that says why and
+        what to try when it is not a word of the vocabulary."""
         if not isinstance(word, str):
             raise TypeError(f"look up a word as a string, not {type(word).__name__}")
-        key = word.strip().lower()
+        key = word if word in self else word.strip().lower()
         if key not in self:
-            if not TOKEN.fullmatch(key):
-                raise KeyError(f"{word!r} is not a word (use letters, digits and underscores, "
-                               f"starting with a letter)")
-            raise KeyError(f"{word!r} is not among the {len(self) - 2} words of the vocabulary "
-                           f"(too rare in the corpus); try e.g. {', '.join(self.words[40:45])}")
+            raise KeyError(self._not_known(word))
         return self.index[key]
 
+    def _not_known(self, word: str) -> str:
+        if not word.strip() or any(c.isspace() for c in word.strip()) or word in self.specials:
+            return (f"{word!r} is not a word (look up one word, without spaces; the special "
+                    f"tokens' ids are in .index)")
+        n = len(self.specials)
+        examples = self.words[n + 38:n + 43] or self.words[n:n + 5]
+        return (f"{word!r} is not among the {len(self) - n} words of the vocabulary (too rare "
+                f"in the data, or not a word of it); try e.g. {', '.join(examples)}")
+
     def encode(self, tokens: Iterable[str], unknown: str = "unk") -> list[int]:
-        """Indices of `tokens`; unknown words become <unk> ("unk"), are dropped ("skip") or raise ("error")."""
+        """Ids of `tokens`; words not in the vocabulary (special tokens included) become <unk>
+        ("unk"), are dropped ("skip") or raise a KeyError ("error")."""
         if unknown not in ("unk", "skip", "error"):
             raise ValueError(f"unknown={unknown!r}: use 'unk', 'skip' or 'error'")
+        if isinstance(tokens, str):
+            raise TypeError("encode reads a list of tokens, not a string: use "
+                            "encode(tokenize(text))")
+        unk = self.index.get(self.UNK)
         ids = []
         for token in tokens:
-            i = self.index.get(token, 1)
-            if i < 2:                       # not a word of the vocabulary
-                if unknown == "error":
-                    self.lookup(token)      # raises, saying why
-                if unknown == "skip":
-                    continue
-                i = 1
-            ids.append(i)
+            if token in self:
+                ids.append(self.index[token])
+            elif unknown == "error":
+                raise KeyError(self._not_known(token))
+            elif unknown == "unk":
+                if unk is None:
+                    raise KeyError(f"{token!r} is not in the vocabulary and it has no "
+                                   f"{self.UNK!r} token (specials {list(self.specials)}): "
+                                   f"use unknown='skip', or build it with {self.UNK!r} "
+                                   f"among the specials")
+                ids.append(unk)
         return ids
 
     def decode(self, ids: Iterable[int]) -> list[str]:
-        """The words of a sequence of indices (padding dropped)."""
-        return [self.words[int(i)] for i in ids if int(i) != 0]
+        """The words of a sequence of ids (padding dropped); an id out of range raises."""
+        pad = self.index.get(self.PAD)
+        words = []
+        for i in ids:
+            i = int(i)
+            if not 0 <= i < len(self.words):
+                raise IndexError(f"id {i} is not in the vocabulary (0 to {len(self) - 1})")
+            if i != pad:
+                words.append(self.words[i])
+        return words
 
 
 def pad_sequences(sequences: Sequence[Sequence[int]], max_len: int) -> tuple[torch.Tensor, torch.Tensor]:

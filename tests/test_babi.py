@@ -8,9 +8,10 @@ import torch
 
 import demystify.babi as babi
 from demystify import DataCorrupt, DataNotAvailable, sha256sum
-from demystify.babi import (QA, BabiFormatError, Line, Vocabulary, count_questions, format_babi,
-                            load_babi, parse_babi, questions, read_babi, simulate, task_filename,
-                            tokenize, vectorize, write_babi, write_simulated)
+from demystify.babi import (QA, BabiFormatError, Line, count_questions, format_babi, load_babi,
+                            parse_babi, qa_tokens, questions, read_babi, simulate, task_filename,
+                            vectorize, write_babi, write_simulated)
+from demystify.text import Vocabulary, tokenize
 
 OFFICIAL_QA1 = """1 Mary moved to the bathroom.
 2 John went to the hallway.
@@ -306,21 +307,35 @@ def test_questions_keep_the_last_statements_as_memory():
         questions(stories, memory_size=0)
 
 
-def test_tokenize_and_vocabulary():
+def test_chapter_05_vocabulary_ids_are_alphabetical_with_answers_as_words():
+    # chapter 05: <pad> 0, <unk> 1, then every word of the training stories, questions and
+    # answers in alphabetical order; a path-finding answer such as 's,e' is one word
     assert tokenize("Where is Mary?") == ["where", "is", "mary"]
-    assert tokenize("s,e") == ["s,e"]
-    vocab = Vocabulary.build(questions(parse_babi(OFFICIAL_QA1)))
-    assert vocab.words[:2] == ["<pad>", "<unk>"] and vocab("bathroom") > 1
-    assert vocab("unicorn") == Vocabulary.UNK
+    qas = questions(parse_babi(OFFICIAL_QA1))
+    path = QA(("The garden is south of the office.",), "How do you go from the office to "
+              "the garden?", "s,e", (0,))
+    assert list(qa_tokens([path])) == [["the", "garden", "is", "south", "of", "the", "office"],
+                                       ["how", "do", "you", "go", "from", "the", "office", "to",
+                                        "the", "garden"], ["s,e"]]
+    vocab = Vocabulary.build(qa_tokens(qas), order="alphabetical")
+    assert vocab.words == ["<pad>", "<unk>", "back", "bathroom", "daniel", "garden", "hallway",
+                           "is", "john", "mary", "moved", "office", "sandra", "the", "to",
+                           "travelled", "went", "where"]
+    assert vocab.encode(["where", "is", "the", "unicorn"]) == [17, 7, 13, 1]
 
 
 def test_vectorize_right_aligns_memory_and_puts_the_question_last():
     qas = questions(parse_babi(OFFICIAL_QA1))
-    vocab = Vocabulary.build(qas)
+    vocab = Vocabulary.build(qa_tokens(qas), order="alphabetical")
     x, y = vectorize(qas, vocab, memory_size=4, sentence_length=6)
-    assert x.shape == (3, 5, 6) and x.dtype == torch.int64 and y.tolist()[0] == vocab("bathroom")
+    assert x.shape == (3, 5, 6) and x.dtype == torch.int64
+    assert y.tolist() == [3, 6, 11]                                     # bathroom, hallway, office
     assert (x[0, :2] == 0).all() and (x[0, 2:4] != 0).any(-1).all()    # 2 facts, newest last
-    assert x[0, 3, 0] == vocab("john") and x[0, 4, :3].tolist() == [vocab(w) for w in ("where", "is", "mary")]
+    assert x[0, 3].tolist() == [8, 16, 14, 13, 6, 0]                    # john went to the hallway
+    assert x[0, 4].tolist() == [17, 7, 9, 0, 0, 0]                      # where is mary
+    unseen = QA(("Bill went to the moon.",), "Where is Bill?", "moon", (0,))
+    x, y = vectorize([unseen], vocab, memory_size=1, sentence_length=5)
+    assert x[0].tolist() == [[1, 16, 14, 13, 1], [17, 7, 1, 0, 0]] and y.tolist() == [1]
     with pytest.raises(ValueError, match="sentence_length"):
         vectorize(qas, vocab, memory_size=4, sentence_length=3)
     with pytest.raises(ValueError, match="at least one"):

@@ -4,8 +4,8 @@ import json
 import pytest
 
 from demystify import DataCorrupt, DataNotAvailable
-from demystify.captions import (CaptionsFormatError, find_captions, load_captions, read_coco,
-                                read_flickr8k, tokenize)
+from demystify.captions import (CaptionSet, CaptionsFormatError, find_captions, load_captions,
+                                read_coco, read_flickr8k)
 
 FLICKR = ("1000268201_693b08cb0e.jpg#1\tA girl going into a wooden building .\n"
           "1000268201_693b08cb0e.jpg#0\tA child in a pink dress is climbing up stairs .\n"
@@ -32,8 +32,9 @@ def test_flickr8k_reader_groups_captions_in_number_order(tmp_path):
     assert len(captions) == 2
     assert captions.captions["1000268201_693b08cb0e.jpg"] == [
         "A child in a pink dress is climbing up stairs .", "A girl going into a wooden building ."]
-    assert captions.references() == [[tokenize("A child in a pink dress is climbing up stairs ."),
-                                       tokenize("A girl going into a wooden building .")]]
+    assert captions.references() == [[
+        ["a", "child", "in", "a", "pink", "dress", "is", "climbing", "up", "stairs"],
+        ["a", "girl", "going", "into", "a", "wooden", "building"]]]
 
 
 @pytest.mark.parametrize("line", ["no_tab.jpg#0 a caption", "no_number.jpg\ta caption",
@@ -85,5 +86,9 @@ def test_data_dir_and_captions_dir(monkeypatch, tmp_path):
         load_captions()
 
 
-def test_tokenize_lowercases_and_drops_punctuation():
-    assert tokenize("A dog's ball, in 2 parks.") == ["a", "dog's", "ball", "in", "2", "parks"]
+def test_references_lowercase_keep_numbers_and_drop_punctuation():
+    captions = CaptionSet({"b.jpg": ["A dog's ball, in 2 parks.", "Two dogs!"],
+                           "a.jpg": ["Only one caption."]}, "test")
+    assert captions.references() == [[["a", "dog's", "ball", "in", "2", "parks"],
+                                       ["two", "dogs"]]]
+    assert len(captions.references(min_captions=1)) == 2

@@ -13,6 +13,20 @@ def test_tokenize_keeps_words_and_identifiers():
     assert tokenize("Return the __init__ file's path, or None (see os.path).") == [
         "return", "the", "__init__", "file's", "path", "or", "none", "see", "os", "path"]
     assert tokenize("42 -- !!") == []
+    assert tokenize("Python 3.12 or 2x") == ["python", "or", "x"]
+
+
+def test_tokenize_with_numbers_keeps_them_as_words():
+    # captions: digits are words ("a 3 to the left of a 7"); punctuation still goes
+    assert tokenize("A dog's ball, in 2 parks.", numbers=True) == [
+        "a", "dog's", "ball", "in", "2", "parks"]
+    assert tokenize("Python 3.12 or 2x", numbers=True) == ["python", "3", "12", "or", "2x"]
+    assert tokenize("Where is Mary?", numbers=True) == tokenize("Where is Mary?")
+
+
+def test_tokenize_explains_a_list():
+    with pytest.raises(TypeError, match="join"):
+        tokenize(["where", "is"])
 
 
 def test_split_sentences_keeps_prose_and_drops_code():
@@ -38,33 +52,94 @@ def test_vocabulary_orders_by_frequency_then_alphabet():
     assert "a" in vocab and "<unk>" not in vocab and 3 not in vocab
 
 
+def test_chapter_04_ids_by_frequency_with_max_size_min_count_and_unk():
+    # chapter 04: <pad>, <unk>, then the most frequent words (ties alphabetical), cut by
+    # min_count and max_size (queue, waits: 2 each, cut by max_size); rare words encode as <unk> (1) or are skipped
+    texts = [tokenize("The thread waits. The lock is held by the thread."),
+             tokenize("A lock, a thread and the queue."),
+             tokenize("Rare words vanish; the queue waits.")]
+    vocab = Vocabulary.build(texts, max_size=4, min_count=2)
+    assert vocab.words == ["<pad>", "<unk>", "the", "thread", "a", "lock"]
+    assert vocab.counts.tolist() == [0, 0, 5, 3, 2, 2]
+    assert vocab.encode(tokenize("The queue and the lock")) == [2, 1, 1, 2, 5]
+    assert vocab.encode(tokenize("The queue and the lock"), unknown="skip") == [2, 2, 5]
+    assert vocab.lookup("Thread") == 3 and vocab.decode([3, 0, 5]) == ["thread", "lock"]
+
+
+def test_chapter_07_ids_specials_then_alphabetical():
+    # chapter 07: four specials take ids 0-3, then every training token alphabetically
+    specials = ("<pad>", "<start>", "<end>", "<unk>")
+    captions = ["a 3 to the left of a 7", "two digits : a 3 , and a 7"]
+    vocab = Vocabulary.build((c.split() for c in captions), order="alphabetical",
+                             specials=specials)
+    assert vocab.words == [*specials, ",", "3", "7", ":", "a", "and", "digits", "left", "of",
+                           "the", "to", "two"]
+    assert [vocab.index[s] for s in specials] == [0, 1, 2, 3]
+    assert vocab.encode("a 9 to the left".split()) == [8, 3, 14, 13, 11]
+    assert "<start>" not in vocab and vocab.encode(["<start>"]) == [3]
+
+
 def test_vocabulary_encode_decode_and_unknown_words():
     vocab = Vocabulary(["the", "file"], [5, 3])
     assert vocab.encode(["the", "disk", "file"]) == [2, 1, 3]
     assert vocab.encode(["the", "disk", "file"], unknown="skip") == [2, 3]
     assert vocab.decode([2, 1, 3, 0, 0]) == ["the", "<unk>", "file"]
     assert vocab.lookup("  File ") == 3
+    assert Vocabulary(vocab.words).words == vocab.words       # a saved word list reads back
     with pytest.raises(KeyError, match="not among the 2 words"):
         vocab.encode(["disk"], unknown="error")
     with pytest.raises(KeyError, match="not a word"):
         vocab.lookup("two words")
     with pytest.raises(KeyError, match="not a word"):
         vocab.lookup("")
+    with pytest.raises(KeyError, match="not a word"):
+        vocab.lookup("<pad>")
     with pytest.raises(TypeError, match="string"):
         vocab.lookup(3)
     with pytest.raises(ValueError, match="unk"):
         vocab.encode(["the"], unknown="ignore")
+    with pytest.raises(TypeError, match="tokenize"):
+        vocab.encode("the file")
+    with pytest.raises(IndexError, match="0 to 3"):
+        vocab.decode([4])
 
 
-@pytest.mark.parametrize("words, counts", [(["a", "a"], None), (["a", "b"], [1])])
-def test_vocabulary_rejects_bad_tables(words, counts):
-    with pytest.raises(ValueError):
-        Vocabulary(words, counts)
+def test_vocabulary_without_unk_says_what_to_do_with_unknown_words():
+    vocab = Vocabulary(["a", "b"], specials=("<pad>", "<start>"))
+    assert vocab.encode(["b", "c", "a"], unknown="skip") == [3, 2]
+    with pytest.raises(KeyError, match="has no '<unk>' token.*unknown='skip'"):
+        vocab.encode(["b", "c"])
 
 
-def test_vocabulary_needs_words():
-    with pytest.raises(ValueError, match="no word"):
+@pytest.mark.parametrize("words, counts, specials, match", [
+    (["a", "a"], None, Vocabulary.SPECIALS, "repeated: 'a'"),
+    (["a", "<unk>"], None, Vocabulary.SPECIALS, "repeated: '<unk>'"),
+    (["a", "b"], [1], Vocabulary.SPECIALS, "2 words but 1 counts"),
+    (["a"], None, ("<unk>", "<pad>"), "first special token"),
+])
+def test_vocabulary_rejects_bad_tables(words, counts, specials, match):
+    with pytest.raises(ValueError, match=match):
+        Vocabulary(words, counts, specials)
+
+
+def test_vocabulary_rejects_non_words():
+    with pytest.raises(TypeError, match="non-empty strings"):
+        Vocabulary(["a", ""])
+    with pytest.raises(TypeError, match="non-empty strings"):
+        Vocabulary(["a", 3])
+
+
+def test_vocabulary_build_explains_bad_input():
+    with pytest.raises(ValueError, match="no word occurs often enough"):
         Vocabulary.build([["a"]], min_count=2)
+    with pytest.raises(ValueError, match="'frequency' or 'alphabetical'"):
+        Vocabulary.build([["a"]], order="sorted")
+    with pytest.raises(ValueError, match="at least 1"):
+        Vocabulary.build([["a"]], max_size=0)
+    with pytest.raises(ValueError, match=r"special token\(s\) \['<unk>'\]"):
+        Vocabulary.build([["a", "<unk>"]])
+    with pytest.raises(TypeError, match="token lists"):
+        Vocabulary.build("a text")
 
 
 def test_pad_sequences_pads_cuts_and_checks():
