@@ -295,26 +295,47 @@ def best_precision(row: dict) -> str:
     raise ValueError(f"{row.get('gpu', 'this GPU')} has no peak in the table")
 
 
+# One chapter's row of bench/results-<kind>.json, as `bench/run_chapters.py --bench` writes it.
+BENCH_FIELDS = ("chapter", "measured", "wall_s", "budget_s", "cpu_s", "peak_rss_mib",
+                "gpu_peak_mib", "profile", "device", "status")
+
+
+def read_bench(path: str | Path) -> dict:
+    """A bench results file (JSON: `profile`, `last_run`, `chapters`: one row per chapter).
+
+    Raises DataCorrupt naming the file, the row and the missing field(s) when it is not
+    what `bench/run_chapters.py --bench` writes.
+    """
+    import json
+
+    from .data import DataCorrupt
+
+    path = Path(path)
+    fix = "rerun `make bench` (bench/run_chapters.py --bench) to write it again"
+    try:
+        data = json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        raise DataCorrupt(f"{path} is not JSON ({err}): {fix}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("chapters"), list):
+        raise DataCorrupt(f"{path} has no list of 'chapters': {fix}")
+    for i, row in enumerate(data["chapters"]):
+        missing = [name for name in BENCH_FIELDS if not isinstance(row, dict) or name not in row]
+        if missing:
+            which = row.get("chapter", f"row {i}") if isinstance(row, dict) else f"row {i}"
+            raise DataCorrupt(f"{path}: {which} lacks {', '.join(missing)}: {fix}")
+    return data
+
+
 def bench_results(kind: str = "cpu", root: str | Path | None = None):
-    """bench/results-<kind>.md (written by `make bench`) as a DataFrame; empty if not there yet."""
+    """The chapters that ran ok in bench/results-<kind>.json (written by `make bench`), as a
+    DataFrame with the columns BENCH_FIELDS; empty if there is no such file yet."""
     import pandas as pd
 
     if kind not in ("cpu", "gpu"):
         raise ValueError(f"kind must be 'cpu' or 'gpu', got {kind!r}")
     root = Path(root) if root else Path(__file__).resolve().parent.parent
-    path = root / "bench" / f"results-{kind}.md"
-    rows = []
-    if path.exists():
-        lines = [line for line in path.read_text().splitlines() if line.startswith("|")]
-        if lines:
-            header = [cell.strip() for cell in lines[0].strip("|").split("|")]
-            for line in lines[2:]:
-                cells = [cell.strip() for cell in line.strip("|").split("|")]
-                if len(cells) == len(header):
-                    rows.append(dict(zip(header, cells)))
-    if not rows or "wall s" not in rows[0]:
-        return pd.DataFrame(columns=["chapter", "wall s", "device", "status"])
-    frame = pd.DataFrame(rows)
-    frame = frame[frame.get("status", "ok") == "ok"].copy()
-    frame["wall s"] = pd.to_numeric(frame["wall s"], errors="coerce")
-    return frame.dropna(subset=["wall s"]).reset_index(drop=True)
+    path = root / "bench" / f"results-{kind}.json"
+    if not path.exists():
+        return pd.DataFrame(columns=list(BENCH_FIELDS))
+    frame = pd.DataFrame(read_bench(path)["chapters"], columns=list(BENCH_FIELDS))
+    return frame[frame["status"] == "ok"].reset_index(drop=True)

@@ -191,3 +191,35 @@ def test_a_run_whose_cell_timed_out_is_rerun_once_and_an_assert_failure_never(mo
     run = robustness.run_one("chapters/01_x.ipynb", 3, 480)
     assert run["status"].startswith("FAILED: AssertionError") and calls == [3]
     assert "retried_after" not in run
+
+
+# --- make bench: bench/results-<kind>.json and the page rendered from it -----------------------
+
+def test_bench_writes_json_merges_rows_and_keeps_the_notes(tmp_path):
+    from demystify.hardware import read_bench
+    run = {"wall_s": 12.34, "cpu_s": 11.0, "peak_rss_mib": 800.4, "gpu_peak_mib": None,
+           "status": "ok"}
+    run_chapters.write_results({"02_cnn_history": run}, "cpu", "test device", tmp_path)
+    page = tmp_path / "results-cpu.md"
+    page.write_text(page.read_text().replace(
+        run_chapters.NOTES[1], "A note by hand.\n" + run_chapters.NOTES[1]))
+    run_chapters.write_results({"01_ml_vs_dl": {**run, "status": "FAILED: boom"}}, "cpu",
+                               "test device", tmp_path)
+    data = read_bench(tmp_path / "results-cpu.json")
+    assert [r["chapter"] for r in data["chapters"]] == ["01_ml_vs_dl", "02_cnn_history"]
+    assert data["chapters"][1]["wall_s"] == 12.3 and data["chapters"][1]["budget_s"] == 90
+    text = page.read_text()
+    assert "A note by hand." in text and text == run_chapters.render_results(data, "A note by hand.")
+    assert "| 02_cnn_history | 12.3 | 90 | 11 | 800 | – | cpu | test device | ok |" in text
+    assert "| 01_ml_vs_dl |" in text and "FAILED: boom" in text
+
+
+def test_the_committed_results_page_is_rendered_from_its_json():
+    from demystify.hardware import read_bench
+    for kind in ("cpu", "gpu"):
+        data, page = BENCH / f"results-{kind}.json", BENCH / f"results-{kind}.md"
+        if kind == "cpu":
+            assert data.exists()
+        if data.exists():
+            expected = run_chapters.render_results(read_bench(data), run_chapters.kept_notes(page))
+            assert page.read_text() == expected, f"{page.name} was edited by hand: run make bench"

@@ -1,12 +1,15 @@
-"""demystify.hardware: CPU peak arithmetic, timers, throughput measurements, the GPU table."""
+"""demystify.hardware: CPU peak arithmetic, the timer, the GPU table, the bench results."""
+import json
 import time
 
 import pandas as pd
 import pytest
 import torch
 
-from demystify.hardware import (PRECISIONS, CpuInfo, best_precision, bench_results, cpu_info,
-                                gpu_specs, match_gpu, supported_precisions, time_call)
+from demystify.data import DataCorrupt
+from demystify.hardware import (BENCH_FIELDS, PRECISIONS, CpuInfo, best_precision,
+                                bench_results, cpu_info, gpu_specs, match_gpu,
+                                supported_precisions, time_call)
 
 # The Azure GPU series chapter 10 promises, and the GPU each runs.
 AZURE_SERIES = {"NC": "K80", "NCv2": "P100", "NCv3": "V100", "NDv2": "V100", "NCasT4_v3": "T4",
@@ -159,16 +162,52 @@ def test_unknown_gpus_and_best_precision():
         best_precision({"gpu": "X", "fp32_tflops": float("nan")})
 
 
-def test_bench_results_parse_the_markdown_table(tmp_path):
+def bench_row(chapter="01_ml_vs_dl", status="ok", **changes):
+    row = {"chapter": chapter, "measured": "2026-11-30", "wall_s": 61.5, "budget_s": 90,
+           "cpu_s": 60.0, "peak_rss_mib": 900.0, "gpu_peak_mib": None, "profile": "cpu",
+           "device": "cpu", "status": status}
+    return {**row, **changes}
+
+
+def write_bench(root, rows):
+    (root / "bench").mkdir(exist_ok=True)
+    (root / "bench" / "results-cpu.json").write_text(json.dumps(
+        {"profile": "cpu", "last_run": {}, "chapters": rows}))
+
+
+def test_bench_results_read_the_json(tmp_path):
     assert bench_results("cpu", root=tmp_path).empty
-    (tmp_path / "bench").mkdir()
-    (tmp_path / "bench" / "results-cpu.md").write_text(
-        "# Chapter run times\n\n| chapter | wall s | budget s | device | status |\n|---|---:|---:|---|---|\n"
-        "| 01_ml_vs_dl | 61.5 | 90 | cpu | ok |\n| 02_x | 12.0 | 90 | cpu | FAILED: boom |\n")
+    write_bench(tmp_path, [bench_row(), bench_row("02_x", "FAILED: boom")])
     frame = bench_results("cpu", root=tmp_path)
-    assert frame["chapter"].tolist() == ["01_ml_vs_dl"] and frame["wall s"].tolist() == [61.5]
+    assert frame["chapter"].tolist() == ["01_ml_vs_dl"] and frame["wall_s"].tolist() == [61.5]
+    assert list(frame.columns) == list(BENCH_FIELDS)
     with pytest.raises(ValueError, match="'cpu' or 'gpu'"):
         bench_results("tpu")
+
+
+@pytest.mark.parametrize("field", BENCH_FIELDS)
+def test_bench_results_name_a_missing_field(tmp_path, field):
+    row = bench_row()
+    del row[field]
+    write_bench(tmp_path, [bench_row("00_first"), row])
+    which = "row 1" if field == "chapter" else "01_ml_vs_dl"
+    with pytest.raises(DataCorrupt, match=f"{which} lacks {field}: rerun `make bench`"):
+        bench_results("cpu", root=tmp_path)
+
+
+def test_bench_results_reject_what_is_not_a_results_file(tmp_path):
+    (tmp_path / "bench").mkdir()
+    (tmp_path / "bench" / "results-cpu.json").write_text("| chapter | wall s |")
+    with pytest.raises(DataCorrupt, match="is not JSON"):
+        bench_results("cpu", root=tmp_path)
+    (tmp_path / "bench" / "results-cpu.json").write_text("{}")
+    with pytest.raises(DataCorrupt, match="no list of 'chapters'"):
+        bench_results("cpu", root=tmp_path)
+
+
+def test_the_committed_bench_results_are_complete():
+    frame = bench_results("cpu")
+    assert len(frame) == 10 and frame["wall_s"].gt(0).all()
 
 
 def test_precisions_map_to_storage_dtypes():
