@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import numbers
-import os
 import random
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -20,10 +19,17 @@ Batches = tuple[torch.Tensor, torch.Tensor] | Iterable[tuple[torch.Tensor, torch
 
 
 _last_seed = 0     # the seed of the run: fit() shuffles with it unless given another
+DEFAULT_LR = 1e-3  # fit()'s Adam learning rate when no lr= is given
 
 
 def seed_everything(seed: int = 0) -> torch.Generator:
-    """Seed Python, NumPy and torch (all devices); returns a torch.Generator for shuffling."""
+    """Seed Python, NumPy and torch (all devices); returns a torch.Generator for shuffling.
+
+    Not PYTHONHASHSEED: Python fixes its string-hash salt when the interpreter starts, so
+    setting the variable in a running kernel changes nothing there (only in the processes it
+    starts later). The course never depends on the order of a set or of a dict's keys built
+    from a set, so the hash salt cannot change a result; run with PYTHONHASHSEED=0 to fix it.
+    """
     global _last_seed
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= seed < 2**32:
         raise ValueError(f"seed must be an integer from 0 to 2**32 - 1, got {seed!r}")
@@ -31,7 +37,6 @@ def seed_everything(seed: int = 0) -> torch.Generator:
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
-    os.environ["PYTHONHASHSEED"] = str(seed)
     return torch.Generator().manual_seed(seed)
 
 
@@ -133,11 +138,16 @@ def predict(model: nn.Module, x: torch.Tensor, batch_size: int = 512) -> torch.T
 
 
 def fit(model: nn.Module, train: Batches, val: Batches | None = None, *, epochs: int,
-        lr: float = 1e-3, batch_size: int = 64, optimizer: torch.optim.Optimizer | None = None,
+        lr: float | None = None, batch_size: int = 64,
+        optimizer: torch.optim.Optimizer | None = None,
         loss_fn: Callable = F.cross_entropy, device: torch.device | None = None,
         seed: int | None = None, progress: bool = True, desc: str = "training",
         keep_best: bool = False) -> History:
     """Train a classifier with Adam (or `optimizer`) and return its per-epoch History.
+
+    The learning rate is `lr` for the default Adam (1e-3 when not given); an `optimizer` of
+    your own carries its learning rate itself, so `lr=` with an optimizer whose rate differs
+    is an error (it would be ignored).
 
     `train`/`val` are (inputs, targets) tensors, batched here, or any iterable of batches
     (e.g. a DataLoader); pass the validation split as `val`, never the test split. Batches are
@@ -155,7 +165,13 @@ def fit(model: nn.Module, train: Batches, val: Batches | None = None, *, epochs:
         raise ValueError("keep_best=True picks the epoch on validation data: pass val=")
     device = device or get_device()
     model.to(device)
-    optimizer = optimizer or torch.optim.Adam(model.parameters(), lr=lr)
+    if optimizer is None:
+        optimizer = torch.optim.Adam(model.parameters(), lr=DEFAULT_LR if lr is None else lr)
+    elif lr is not None and any(group["lr"] != lr for group in optimizer.param_groups):
+        rates = sorted({group["lr"] for group in optimizer.param_groups})
+        raise ValueError(f"fit(lr={lr}) would be ignored: the optimizer you passed sets the "
+                         f"learning rate ({', '.join(f'{r:g}' for r in rates)}); give it to "
+                         f"the optimizer and drop lr=")
     generator = torch.Generator().manual_seed(_last_seed if seed is None else seed)
     train, val = _move(train, device), (_move(val, device) if val is not None else None)
     history, start = History(), time.perf_counter()

@@ -1,10 +1,16 @@
+import os
+import random
+
 import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
 import pytest
 import torch
 import torch.nn as nn
 
 from demystify import (batches, evaluate, fit, plot_attention, plot_history, predict,
                        seed_everything, show_feature_maps, show_filters, show_images)
+from demystify.plot import fingerprint
 
 matplotlib.use("Agg")
 
@@ -77,25 +83,68 @@ def test_bad_training_inputs_raise_clear_errors():
         fit(nn.Linear(2, 2), (x, y), epochs=1, progress=False)["val_loss"]
 
 
-def test_plots_return_figures_and_reject_wrong_shapes():
+def test_plots_draw_what_they_are_given_and_reject_wrong_shapes():
     x, y = _separable()
     history = fit(nn.Linear(2, 2), (x, y), (x, y), epochs=2, progress=False)
-    assert plot_history({"linear": history}).axes
-    assert show_images(torch.rand(5, 1, 8, 8), labels=list("abcde")).axes
-    assert show_filters(torch.randn(6, 1, 5, 5)).axes
-    assert show_feature_maps(torch.rand(1, 4, 6, 6)).axes
-    assert plot_attention(torch.rand(2, 3), ["q1", "q2"], ["a", "b", "c"]).axes
+    loss, accuracy = fingerprint(plot_history({"linear": history}))
+    assert loss["lines"] == accuracy["lines"] == [2, 2]          # train and val, 2 epochs each
+    assert loss["mean"] == pytest.approx(
+        (sum(history["train_loss"] + history["val_loss"]) + 2 * (1 + 2)) / 8, rel=1e-5)
+    images = fingerprint(show_images(torch.rand(5, 1, 8, 8), labels=list("abcde"), ncols=3))
+    assert [a["images"] for a in images] == [[[8, 8]]] * 5 + [[]]    # 2 x 3 grid, 5 images
+    assert [a["images"] for a in fingerprint(show_filters(torch.randn(6, 1, 5, 5)))] == \
+        [[[5, 5]]] * 6
+    assert [a["images"] for a in fingerprint(show_feature_maps(torch.rand(1, 4, 6, 6)))] == \
+        [[[6, 6]]] * 4
+    weights = torch.rand(2, 3)
+    (attention,) = fingerprint(plot_attention(weights, ["q1", "q2"], ["a", "b", "c"]))
+    assert (attention["images"], attention["texts"]) == ([[2, 3]], 6)    # each weight printed
+    assert attention["mean"] == pytest.approx(weights.mean().item(), rel=1e-5)
     with pytest.raises(ValueError, match="conv weights"):
         show_filters(torch.randn(6, 5, 5))
     with pytest.raises(ValueError, match="does not match"):
         plot_attention(torch.rand(2, 3), ["q1"], ["a", "b", "c"])
     with pytest.raises(ValueError, match="non-empty batch"):
         show_images(torch.rand(0, 8, 8))
+    plt.close("all")
+
+
+def test_fit_takes_the_learning_rate_from_lr_or_from_the_optimizer_never_both():
+    x, y = _separable()
+    runs = []
+    for lr in (None, 1e-3, 0.1):     # no lr= trains with Adam at 1e-3
+        model = nn.Linear(2, 2)
+        model.load_state_dict(_init())
+        fit(model, (x, y), epochs=1, lr=lr, progress=False, seed=0)
+        runs.append(model.weight.detach().clone())
+    assert torch.equal(runs[0], runs[1]) and not torch.equal(runs[1], runs[2])
+    model = nn.Linear(2, 2)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
+    with pytest.raises(ValueError, match=r"fit\(lr=0.1\) would be ignored.*\(0.05\)"):
+        fit(model, (x, y), epochs=1, lr=0.1, optimizer=optimizer, progress=False)
+    fit(model, (x, y), epochs=1, lr=0.05, optimizer=optimizer, progress=False)  # agrees: fine
+
+
+def _init():
+    torch.manual_seed(3)
+    return nn.Linear(2, 2).state_dict()
+
+
+def test_seed_everything_leaves_the_environment_alone(monkeypatch):
+    monkeypatch.delenv("PYTHONHASHSEED", raising=False)
+    seed_everything(5)         # the hash salt is fixed at start-up: setting it would mislead
+    assert "PYTHONHASHSEED" not in os.environ
+    first = (random.random(), np.random.rand(), torch.rand(1).item())
+    seed_everything(5)
+    assert (random.random(), np.random.rand(), torch.rand(1).item()) == first
+    with pytest.raises(ValueError, match="integer from 0"):
+        seed_everything(-1)
 
 
 def test_plot_heatmap_and_count_parameters():
     from demystify import count_parameters, plot_heatmap
-    assert plot_heatmap(torch.rand(2, 3), ["w1", "w2"], ["a", "b", "c"]).axes
+    (heatmap,) = fingerprint(plot_heatmap(torch.rand(2, 3), ["w1", "w2"], ["a", "b", "c"]))
+    assert (heatmap["images"], heatmap["texts"]) == ([[2, 3]], 6)
     with pytest.raises(ValueError):
         plot_heatmap(torch.rand(2, 3), ["w1"], ["a", "b", "c"])
     model = torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.Linear(2, 1))
