@@ -10,26 +10,40 @@ import torch
 VALID_DEVICES = "cpu, cuda, cuda:N or mps"
 
 
+def as_device(device: torch.device | str) -> torch.device:
+    """`device` (a torch.device or a name: cpu, cuda, cuda:N, mps) as a torch.device.
+
+    The one check of a device name: an unknown name or a type the course does not run on
+    raises one ValueError naming the valid ones, a non-name a TypeError. Whether the device
+    is present is get_device's question; this only reads the name.
+    """
+    if isinstance(device, torch.device):
+        parsed = device
+    elif isinstance(device, str):
+        try:
+            parsed = torch.device(device.strip().lower())
+        except (RuntimeError, ValueError):
+            raise ValueError(f"unknown device {device!r}: use {VALID_DEVICES}") from None
+    else:
+        raise TypeError(f"device name must be a string such as 'cpu' or 'cuda:0', got {device!r}")
+    if parsed.type not in ("cpu", "cuda", "mps"):
+        raise ValueError(f"unknown device {device!r}: use {VALID_DEVICES}")
+    return parsed
+
+
 def get_device(name: str | None = None) -> torch.device:
     """The device chapters run on: `name`, else $DEMYSTIFY_DEVICE, else CUDA, else MPS, else CPU.
 
     An unknown or unavailable name raises one `ValueError` that says what to use instead.
     """
     name = name or os.environ.get("DEMYSTIFY_DEVICE") or None
-    if name is not None and not isinstance(name, (str, torch.device)):
-        raise TypeError(f"device name must be a string such as 'cpu' or 'cuda:0', got {name!r}")
     if name is None:
         if torch.cuda.is_available():
             return torch.device("cuda")
         if torch.backends.mps.is_available():
             return torch.device("mps")
         return torch.device("cpu")
-    try:
-        device = torch.device(str(name).strip().lower())
-    except (RuntimeError, ValueError):
-        raise ValueError(f"unknown device {name!r}: use {VALID_DEVICES}") from None
-    if device.type not in ("cpu", "cuda", "mps"):
-        raise ValueError(f"unsupported device {name!r}: use {VALID_DEVICES}")
+    device = as_device(name)
     if device.type == "cuda":
         if not torch.cuda.is_available():
             raise ValueError(f"{name!r} requested but this machine has no CUDA GPU; use cpu")
@@ -42,22 +56,18 @@ def get_device(name: str | None = None) -> torch.device:
     return device
 
 
-def as_device(device: torch.device | str) -> torch.device:
-    """`device` as a torch.device; an unknown name raises one ValueError naming the valid ones."""
-    if isinstance(device, torch.device):
-        return device
-    try:
-        return torch.device(device)
-    except (RuntimeError, ValueError, TypeError):
-        raise ValueError(f"unknown device {device!r}: use {VALID_DEVICES}") from None
-
-
 def autocast_dtype(device: torch.device | str) -> torch.dtype | None:
-    """The mixed-precision type for `device`: bf16 on GPUs that have it (Ampere, compute
-    capability 8.0, and newer), fp16 on Volta and Turing (7.x: V100, T4; train with a
-    GradScaler), None (full fp32) elsewhere: CPU, MPS and older CUDA GPUs. Pascal (6.x) has
-    no tensor cores and runs fp16 slowly (6.1 cards at 1/64 of the fp32 rate), so autocast
-    would only cost it time."""
+    """The type mixed-precision *training* uses on `device`, or None for plain fp32.
+
+    Autocast pays off on tensor cores, which NVIDIA GPUs have from Volta (compute
+    capability 7.0) on: bf16 where the GPU has it (Ampere, 8.0, and newer), else fp16 (7.x:
+    V100, T4; train with a GradScaler). None on Pascal (6.x) and older GPUs, CPU and MPS.
+    `demystify.hardware.supported_precisions` answers another question, which formats
+    chapter 10 *times*: it lists fp16 from Pascal on (a P100 multiplies fp16 at twice its fp32
+    rate, a 6.1 card at 1/64), but without tensor cores autocast would buy little, so the
+    course trains in fp32 there. Whatever this returns, supported_precisions lists it as
+    supported (tests/test_hardware.py checks both on every capability).
+    """
     device = as_device(device)
     if device.type != "cuda":
         return None
@@ -68,11 +78,12 @@ def autocast_dtype(device: torch.device | str) -> torch.dtype | None:
 
 
 def autocast(device: torch.device | str) -> contextlib.AbstractContextManager:
-    """Mixed precision on CUDA from Volta on (see autocast_dtype); a no-op context elsewhere."""
+    """Autocast to `autocast_dtype(device)` (CUDA from Volta on); a no-op context elsewhere."""
+    device = as_device(device)
     dtype = autocast_dtype(device)
     if dtype is None:
         return contextlib.nullcontext()
-    return torch.autocast("cuda", dtype=dtype)
+    return torch.autocast(device.type, dtype=dtype)
 
 
 class MixedPrecision:
@@ -101,10 +112,8 @@ class MixedPrecision:
                                            enabled=self.dtype == torch.float16)
 
     def autocast(self) -> contextlib.AbstractContextManager:
-        """The forward pass's context: autocast to `dtype`, or a no-op where it is None."""
-        if self.dtype is None:
-            return contextlib.nullcontext()
-        return torch.autocast(self.device.type, dtype=self.dtype)
+        """The forward pass's context: `demystify.autocast(device)` (a no-op where dtype is None)."""
+        return autocast(self.device)
 
     def step(self, loss: torch.Tensor, optimizer: torch.optim.Optimizer, *,
              clip_grad_norm: float | None = None) -> bool:

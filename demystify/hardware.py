@@ -147,7 +147,15 @@ def gpu_info(device: torch.device | str) -> dict[str, object]:
 
 
 def supported_precisions(device: torch.device | str) -> dict[str, str | None]:
-    """precision -> None where this device runs it natively, else the reason it is skipped."""
+    """The formats chapter 10 times on `device`: precision -> None, or why it is skipped.
+
+    fp32 everywhere. On CUDA: tf32 and bf16 from Ampere (compute capability 8.0), fp16 from
+    Pascal (6.0: a P100 multiplies fp16 at twice its fp32 rate; 6.1 cards run it, slowly,
+    which the timing shows). On a CPU or MPS bf16 and fp16 are timed too: a CPU without 16-bit
+    units converts them, and chapter 10 shows what that costs. Which format *training* uses
+    is `demystify.autocast_dtype`'s answer, always one listed here as supported (it also needs
+    tensor cores, Volta 7.0 on, and keeps fp32 on CPU and MPS).
+    """
     device = torch.device(device)
     if device.type == "cuda":
         major, _ = torch.cuda.get_device_capability(device)

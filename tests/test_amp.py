@@ -4,6 +4,7 @@ There is no GPU here, so the type decision (`autocast_dtype`) is mocked and the 
 paths run on the CPU, where torch has both autocast and a GradScaler ("cpu"). The same code
 runs for real on CUDA in tests/test_gpu.py.
 """
+import contextlib
 import copy
 
 import pytest
@@ -244,3 +245,13 @@ def test_no_chapter_trains_under_autocast_without_a_gradient_scaler():
     offenders = {p.stem: names for p in chapters
                  if (names := _autocast_loops_without_scaler(p.read_text()))}
     assert not offenders, f"autocast with a bare backward() (use MixedPrecision): {offenders}"
+
+
+def test_mixed_precision_autocast_is_demystify_autocast(monkeypatch):
+    """One autocast: MixedPrecision's forward context is demystify.autocast(device)."""
+    asked = []
+    monkeypatch.setattr(device_module, "autocast",
+                        lambda device: asked.append(device) or contextlib.nullcontext())
+    with MixedPrecision("cpu").autocast():
+        pass
+    assert asked == [torch.device("cpu")]

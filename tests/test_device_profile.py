@@ -130,3 +130,16 @@ def test_start_runs_small_models_on_one_cpu_thread(monkeypatch):
             start("01_ml_vs_dl", cpu_threads=0)
     finally:
         torch.set_num_threads(before)
+
+
+@pytest.mark.parametrize("name", ["meta", "xla", " CUDA:1 ", torch.device("meta"), 3])
+def test_one_check_of_device_names(name):
+    """as_device reads every name get_device and the device helpers take: the same errors."""
+    from demystify.device import as_device
+    if name == " CUDA:1 ":
+        assert as_device(name) == torch.device("cuda:1")      # read, not checked for presence
+        return
+    error = TypeError if name == 3 else ValueError
+    for call in (as_device, get_device, describe_hardware, autocast):
+        with pytest.raises(error, match="cpu, cuda, cuda:N or mps|string such as 'cpu'"):
+            call(name)

@@ -210,5 +210,19 @@ def test_the_committed_bench_results_are_complete():
     assert len(frame) == 10 and frame["wall_s"].gt(0).all()
 
 
+@pytest.mark.parametrize("capability", [(3, 7), (5, 2), (6, 0), (6, 1), (7, 0), (7, 5), (8, 0),
+                                        (8, 6), (9, 0), (10, 0)])
+def test_training_type_is_one_the_timings_list_as_supported(monkeypatch, capability):
+    from demystify import autocast_dtype
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: capability)
+    supported = supported_precisions("cuda")
+    chosen = autocast_dtype("cuda")
+    names = {torch.bfloat16: "bf16", torch.float16: "fp16"}
+    assert chosen is None or supported[names[chosen]] is None         # never an unlisted format
+    assert (chosen is torch.bfloat16) == (supported["bf16"] is None)   # bf16 wherever it runs
+    assert (chosen is None) == (capability[0] < 7)                      # tensor cores: Volta on
+    assert (supported["fp16"] is None) == (capability[0] >= 6)
+
+
 def test_precisions_map_to_storage_dtypes():
     assert PRECISIONS["tf32"] is torch.float32 and PRECISIONS["bf16"] is torch.bfloat16
