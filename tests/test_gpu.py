@@ -49,10 +49,9 @@ def test_autocast_runs_matmuls_in_the_type_chosen_for_this_gpu():
     a = torch.randn(64, 64, device=CUDA)
     with autocast(CUDA):
         product = a @ a
-    expected = {8: torch.bfloat16, 7: torch.float16}.get(
-        min(torch.cuda.get_device_capability()[0], 8), torch.float32)   # fp32: pre-Volta
-    assert (autocast_dtype(CUDA) or torch.float32) == expected
-    assert product.dtype == expected
+    # Which type is chosen per compute capability is tested with the capability mocked
+    # (tests/test_device_profile.py); here: the real GPU multiplies in that type.
+    assert product.dtype == (autocast_dtype(CUDA) or torch.float32)
 
 
 @pytest.mark.parametrize("dtype", PRECISIONS)
