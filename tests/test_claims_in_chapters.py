@@ -104,3 +104,30 @@ def test_every_glued_number_in_the_prose_is_stored(name):
     used = {m for c in cells(name, "markdown")
             for m in re.findall(r"\{glue(?::\w+)?\}`([\w]+)", "".join(c["source"]))}
     assert used <= glued, f"{name}: the prose uses glue keys no cell stores: {used - glued}"
+
+
+def _nbval(tmp_path, stored: dict) -> int:
+    """Run nbval, with the chapters' conftest.py, on a one-cell notebook whose checked output
+    is text/plain "0.97" and text/html "<b>0.97</b>" while the stored output is `stored`."""
+    import shutil
+    import subprocess
+    import sys
+    import nbformat
+    shutil.copy(CHAPTERS / "conftest.py", tmp_path / "conftest.py")
+    (tmp_path / "pytest.ini").write_text("[pytest]\n")
+    cell = nbformat.v4.new_code_cell(
+        "# NBVAL_CHECK_OUTPUT\nfrom IPython.display import display\n"
+        "display({'text/plain': '0.97', 'text/html': '<b>0.97</b>'}, raw=True)",
+        execution_count=1, outputs=[nbformat.v4.new_output("display_data", data=stored)])
+    nbformat.write(nbformat.v4.new_notebook(cells=[cell]), tmp_path / "check.ipynb")
+    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                          "--nbval-lax", "--nbval-current-env", "check.ipynb"],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    return run.returncode
+
+
+def test_nbval_compares_plain_text_not_a_librarys_html(tmp_path):
+    # the HTML a library renders changed, the value did not: passes
+    assert _nbval(tmp_path, {"text/plain": "0.97", "text/html": "<i>0.97</i>"}) == 0
+    # the value changed: fails
+    assert _nbval(tmp_path, {"text/plain": "0.91", "text/html": "<b>0.97</b>"}) != 0
