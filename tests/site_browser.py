@@ -186,6 +186,23 @@ def screenshot_pages(browser, base: str, out: str | Path, pages: list[str] | Non
     return written
 
 
+MIN_INK = 0.03     # a chapter's first screen: 8–10 % of its pixels are text, figures, the theme
+
+
+def ink(png: str | Path) -> float:
+    """The fraction of a screenshot's pixels that differ clearly from its background colour
+    (its most common colour): about 0 for a blank page, under 1 % for a bare error page such
+    as a 404, 8–10 % for a page of the book. What a screenshot check should look at: its file
+    size says little (PNG compresses a blank page, but also a page of text, well)."""
+    import numpy as np
+    from PIL import Image
+
+    pixels = np.asarray(Image.open(png).convert("RGB"), dtype=np.int16).reshape(-1, 3)
+    colours, counts = np.unique(pixels, axis=0, return_counts=True)
+    background = colours[counts.argmax()]
+    return float((np.abs(pixels - background).sum(axis=1) > 48).mean())
+
+
 def take_screenshots(site: str | Path, out: str | Path, pages: list[str] | None = None) -> list[Path]:
     """Serve the built site `site`, start Chromium, and write the screenshots (screenshot_pages)."""
     with serve(site) as base, chromium() as browser:

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from site_browser import (CONTROL_SELECTOR, ROOT, WIDGET_STATE, chapter_pages, chromium,
-                          screenshot_pages, serve, toc_files, visit)
+from site_browser import (CONTROL_SELECTOR, MIN_INK, ROOT, WIDGET_STATE, chapter_pages,
+                          chromium, ink, screenshot_pages, serve, toc_files, visit)
 
 pytestmark = pytest.mark.slow
 
@@ -254,4 +254,13 @@ def test_screenshots_of_every_chapter(browser, base, tmp_path):
         head = png.read_bytes()[:24]
         assert head[:8] == b"\x89PNG\r\n\x1a\n", png.name
         assert struct.unpack(">II", head[16:24]) == (1280, 800), png.name
-        assert png.stat().st_size > 20_000, f"{png.name} looks blank"
+        assert ink(png) >= MIN_INK, f"{png.name} looks blank: {ink(png):.1%} of it is ink"
+
+
+def test_the_screenshot_check_catches_a_blank_and_an_error_page(browser, tmp_path):
+    """ink() tells a page of the book from a blank page and from the server's 404 page."""
+    (tmp_path / "site").mkdir()
+    (tmp_path / "site" / "index.html").write_text("<html><body></body></html>")
+    with serve(tmp_path / "site") as url:
+        blank, missing = screenshot_pages(browser, url, tmp_path / "shots", ["index", "missing"])
+    assert ink(blank) < 0.001 and ink(missing) < MIN_INK
