@@ -101,11 +101,42 @@ def test_vendored_files_match_their_recorded_checksums():
 # shared with the browser tests (test_browser.py).
 
 
+def _title(source: Path) -> str:
+    """The first `# ` heading of a page's source (markdown file or notebook)."""
+    if source.suffix == ".ipynb":
+        text = "\n".join("".join(c["source"]) for c in json.loads(source.read_text())["cells"]
+                         if c["cell_type"] == "markdown")
+    else:
+        text = source.read_text()
+    match = re.search(r"^# (.+)$", text, re.M)
+    assert match, f"{source.name} has no `# ` title"
+    return match.group(1).strip()
+
+
+def _stored_images(notebook: Path) -> int:
+    """How many image outputs (figures) a notebook's stored outputs hold."""
+    return sum("image/png" in output.get("data", {})
+               for cell in json.loads(notebook.read_text())["cells"] if cell["cell_type"] == "code"
+               for output in cell.get("outputs", []))
+
+
+def _words(html: str) -> list[str]:
+    return re.findall(r"\w+", re.sub(r"<[^>]+>|&\w+;|&#\d+;", " ", html))
+
+
 @pytest.mark.slow
-def test_build_writes_every_page(site):
+def test_build_writes_every_page_with_its_title_and_figures(site):
+    """Each page of the toc is written with its source's title as its <h1>, and each chapter
+    page shows one image per figure stored in the notebook (an empty or truncated page, or a
+    build that drops outputs, fails here; the browser tests look at the rendered pages)."""
     for path in _toc_files():
-        assert (site / f"{path}.html").is_file(), f"no page for {path}"
-    assert (site / "index.html").is_file()
+        html = (site / f"{path}.html").read_text()
+        headings = [_words(h) for h in re.findall(r"<h1[^>]*>(.*?)</h1>", html, re.S)]
+        assert _words(_title(_source(path))) in headings, f"{path}.html lacks its title"
+        if _source(path).suffix == ".ipynb":
+            shown = len(re.findall(r'<img [^>]*src="(?:\.\./)*_images/', html))
+            assert shown == _stored_images(_source(path)), f"{path}.html: {shown} figures"
+    assert 'http-equiv="Refresh"' in (site / "index.html").read_text()
 
 
 @pytest.mark.slow
@@ -117,8 +148,9 @@ def test_bibliography_lists_every_reference(site):
 
 @pytest.mark.slow
 def test_vendored_assets_are_copied(site):
-    for rel in (*WIDGET_JS, MATHJAX_JS):
-        assert (site / "_static" / rel).is_file(), rel
+    for rel in (*WIDGET_JS, MATHJAX_JS):     # the vendored files themselves, byte for byte
+        assert (site / "_static" / rel).read_bytes() == \
+            (VENDOR / rel.removeprefix("vendored/")).read_bytes(), rel
     assert list((site / "_static/vendored/widgets/fonts").glob("*.woff2"))
     assert list((site / "_static/vendored/mathjax/output/chtml/fonts/woff-v2").glob("*.woff"))
 
