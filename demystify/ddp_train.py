@@ -15,7 +15,8 @@ whole global batch. The chapter and tests/test_ddp.py check exactly that.
     torchrun --nnodes=2 --node_rank=0 --nproc_per_node=8 --rdzv_backend=c10d \
              --rdzv_endpoint=HOST0:29500 --rdzv_id=job42 -m demystify.ddp_train --out runs/n2
 
-Rank 0 writes OUT/weights.safetensors and OUT/metrics.json (atomically: temp file + rename).
+Rank 0 writes OUT/weights.safetensors and OUT/metrics.json (atomically: temp file + rename,
+by demystify.files.atomic_write).
 
 --norm adds a normalisation layer after each convolution: `group` (GroupNorm, per sample, so the
 1- and N-process runs stay equivalent on any device), `batch` (BatchNorm: each rank normalises
@@ -131,14 +132,12 @@ def digits(global_batch: int, seed: int, dtype: torch.dtype = torch.float32):
 
 
 def save(out: Path, model: nn.Module, metrics: dict) -> None:
-    """Write the weights and metrics atomically (temp file + rename)."""
-    from safetensors.torch import save_file
-    out.mkdir(parents=True, exist_ok=True)
-    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    save_file(state, out / "weights.safetensors.tmp")
-    os.replace(out / "weights.safetensors.tmp", out / "weights.safetensors")
-    (out / "metrics.json.tmp").write_text(json.dumps(metrics, indent=2))
-    os.replace(out / "metrics.json.tmp", out / "metrics.json")
+    """Write the weights and metrics, each atomically (demystify.files.atomic_write)."""
+    from demystify.files import atomic_write
+    from demystify.weights import save_weights
+    save_weights(model, out / "weights.safetensors")
+    with atomic_write(out / "metrics.json") as tmp:
+        tmp.write_text(json.dumps(metrics, indent=2))
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,23 +1,23 @@
 """Saving and loading model weights safely: atomic writes, no pickled code, clear errors.
 
-Checkpoints are plain tensors by name (a state_dict), written to a temporary file and renamed,
-so an interrupted run never leaves half a file. `.safetensors` files use the safetensors format
-(readable from any language); other names use `torch.save` and are read back with
-`torch.load(weights_only=True)`, which refuses to run pickled code. ImageNet weights of
-torchvision's models come through `demystify.fetch`: used when present under `data_dir()`,
-downloaded only with `DEMYSTIFY_DOWNLOAD=1`, always SHA-256-checked.
+Checkpoints are plain tensors by name (a state_dict), written with `demystify.files.atomic_write`
+(a temporary file, then a rename), so an interrupted run never leaves half a file.
+`.safetensors` files use the safetensors format (readable from any language); other names use
+`torch.save` and are read back with `torch.load(weights_only=True)`, which refuses to run
+pickled code. Loading into a model is PyTorch's own `load_state_dict(strict=True)`. ImageNet
+weights of torchvision's models come through `demystify.files.torchvision_checkpoint`: found in
+torch.hub's cache or under `data_dir()`, downloaded only with `DEMYSTIFY_DOWNLOAD=1`, always
+SHA-256-checked.
 """
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
 import torch
 import torch.nn as nn
 
-from .data import DataCorrupt, fetch
+from .files import DataCorrupt, atomic_write, torchvision_checkpoint
 
 # torchvision's ResNet18_Weights.IMAGENET1K_V1 (= DEFAULT); the file name carries the first
 # 8 hex digits of this SHA-256, as torchvision's own hash check expects.
@@ -39,28 +39,23 @@ def save_weights(weights: nn.Module | Mapping[str, torch.Tensor], path: str | Pa
     """
     path = Path(path)
     state = _state_dict(weights)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(handle)
-    try:
+    with atomic_write(path) as tmp:
         if path.suffix == ".safetensors":
             from safetensors.torch import save_file
             # safetensors refuses tensors that share memory (tied weights): store copies
             save_file({name: value.clone() for name, value in state.items()}, tmp)
         else:
             torch.save(state, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return path
 
 
 def load_weights(path: str | Path, model: nn.Module | None = None) -> dict[str, torch.Tensor]:
     """Read a state_dict written by `save_weights` (or any weights-only checkpoint).
 
-    With `model`, the weights are also loaded into it, strictly: a missing, unexpected or
-    wrongly shaped tensor raises one ValueError that names them.
+    With `model`, the weights are also loaded into it with `load_state_dict(strict=True)`:
+    missing, unexpected or wrongly shaped tensors raise one ValueError that names the file,
+    the model and PyTorch's list of them (PyTorch has then copied the tensors that did fit:
+    load again after fixing the model).
     """
     path = Path(path)
     if not path.is_file():
@@ -78,32 +73,26 @@ def load_weights(path: str | Path, model: nn.Module | None = None) -> dict[str, 
     if not isinstance(state, Mapping) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise DataCorrupt(f"{path} does not hold a state_dict (names → tensors)")
     if model is not None:
-        expected = model.state_dict()
-        missing = sorted(set(expected) - set(state))
-        unexpected = sorted(set(state) - set(expected))
-        shapes = [f"{k} {tuple(state[k].shape)} vs {tuple(v.shape)}" for k, v in expected.items()
-                  if k in state and state[k].shape != v.shape]
-        if missing or unexpected or shapes:
-            details = "; ".join(part for part in (
-                f"missing {', '.join(missing[:5])}" if missing else "",
-                f"unexpected {', '.join(unexpected[:5])}" if unexpected else "",
-                f"wrong shape {', '.join(shapes[:5])}" if shapes else "") if part)
-            raise ValueError(f"{path.name} does not fit {type(model).__name__}: {details}")
-        model.load_state_dict(state)
+        try:
+            model.load_state_dict(state, strict=True)
+        except RuntimeError as err:    # PyTorch lists every missing, unexpected, misshaped name
+            raise ValueError(f"{path.name} does not fit {type(model).__name__}: "
+                             f"{str(err).partition(':')[2].strip()}") from None
     return dict(state)
 
 
 def imagenet_resnet18(sha256: str = RESNET18_SHA256) -> nn.Module:
     """torchvision's ResNet-18 with its ImageNet weights (`ResNet18_Weights.DEFAULT`), in eval mode.
 
-    The weights file is read from `data_dir()/torchvision/resnet18-f37072fd.pth` or downloaded
-    there with `DEMYSTIFY_DOWNLOAD=1`; otherwise `DataNotAvailable` says what to do.
+    The weights file `resnet18-f37072fd.pth` is read from torch.hub's cache
+    (`$TORCH_HOME/hub/checkpoints`, where torchvision keeps it) or `data_dir()/torchvision/`,
+    or downloaded with `DEMYSTIFY_DOWNLOAD=1`, and checked against `sha256`; otherwise
+    `DataNotAvailable` says what to do.
     """
     from torchvision.models import ResNet18_Weights, resnet18
 
-    url = ResNet18_Weights.DEFAULT.url
-    path = fetch(url, f"torchvision/{Path(url).name}", sha256,
-                 what="torchvision's ImageNet ResNet-18 weights")
+    path = torchvision_checkpoint(ResNet18_Weights.DEFAULT.url, sha256=sha256,
+                                  what="torchvision's ImageNet ResNet-18 weights")
     model = resnet18(weights=None)
     load_weights(path, model)
     return model.eval()

@@ -8,6 +8,7 @@ The modules' own test files cover many cases already; this file holds the ones t
 from __future__ import annotations
 
 import gzip
+import hashlib
 
 import numpy as np
 import pytest
@@ -81,17 +82,23 @@ def test_fetch_missing_and_corrupt(tmp_path, monkeypatch):
         data.fetch("https://example.org/w.bin", "w.bin", "0" * 64, what="a weights file")
 
 
-def test_mnist_truncated_gzip(tmp_path):
+def test_mnist_truncated_gzip(tmp_path, monkeypatch):
     raw = tmp_path / "MNIST" / "raw"
     raw.mkdir(parents=True)
+    cut = gzip.compress(b"\0" * 64)[:20]
     for name in data.MNIST_FILES:
-        (raw / f"{name}.gz").write_bytes(gzip.compress(b"\0" * 64)[:20])   # cut short
+        (raw / f"{name}.gz").write_bytes(cut)                       # cut short
+    with pytest.raises(DataCorrupt, match="is corrupt .*MD5.*delete it"):
+        data.load_mnist(root=tmp_path)
+    # a cut file that passed its checksum (a wrong checksum on record) still gets one clear error
+    monkeypatch.setattr(data, "MNIST_MD5", {n: hashlib.md5(cut).hexdigest()
+                                            for n in data.MNIST_FILES})
     with pytest.raises(DataCorrupt, match="not a valid gzip file.*delete it"):
         data.load_mnist(root=tmp_path)
 
 
 def test_mnist_missing_without_download(tmp_path):
-    with pytest.raises(DataNotAvailable, match="copy its four files"):
+    with pytest.raises(DataNotAvailable, match="copy its four .gz files"):
         data.load_mnist(root=tmp_path, download=False)
 
 

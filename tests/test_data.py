@@ -1,5 +1,6 @@
 import gzip
 import hashlib
+import io
 import shutil
 
 import numpy as np
@@ -9,6 +10,7 @@ import torch
 from demystify import (DataCorrupt, DataNotAvailable, ImageData, fetch, load_digits,
                        load_handwritten_digits, load_mnist, load_mnist_t10k, mnist_present,
                        resize_images)
+from demystify.data import MNIST_FILES
 
 
 def test_digits_are_split_stratified_and_scaled():
@@ -54,7 +56,9 @@ def _write_idx(path, array: np.ndarray, magic: int):
         handle.write(header + array.astype(np.uint8).tobytes())
 
 
-def _fake_mnist(root, n=12, truncate=False):
+def _fake_mnist(root, monkeypatch, n=12, truncate=False):
+    """MNIST's four .gz files with random digits; their MD5s stand in for the official ones."""
+    from demystify import data as data_module
     raw = root / "MNIST" / "raw"
     raw.mkdir(parents=True)
     rng = np.random.default_rng(0)
@@ -66,14 +70,55 @@ def _fake_mnist(root, n=12, truncate=False):
         path = raw / "train-images-idx3-ubyte.gz"
         data = gzip.decompress(path.read_bytes())[:200]
         path.write_bytes(gzip.compress(data))
+    monkeypatch.setattr(data_module, "MNIST_MD5", {
+        name: hashlib.md5((raw / f"{name}.gz").read_bytes()).hexdigest()
+        for name in data_module.MNIST_MD5})
+    return raw
 
 
-def test_mnist_reader_reads_official_format(tmp_path):
-    _fake_mnist(tmp_path)
+def test_mnist_reader_reads_official_format(tmp_path, monkeypatch):
+    raw = _fake_mnist(tmp_path, monkeypatch)
     assert mnist_present(tmp_path)
     data = load_mnist(tmp_path, download=False)
     assert data.name == "MNIST" and data.x_train.shape == (12, 1, 28, 28)
     assert data.x_train.max() <= 1.0
+    expected = gzip.decompress((raw / "t10k-labels-idx1-ubyte.gz").read_bytes())[8:]
+    assert data.y_test.tolist() == list(expected)
+
+
+def test_mnist_files_are_checked_against_their_md5(tmp_path, monkeypatch):
+    raw = _fake_mnist(tmp_path, monkeypatch)
+    (raw / "t10k-labels-idx1-ubyte.gz").write_bytes(gzip.compress(bytes(8 + 12)))
+    with pytest.raises(DataCorrupt, match="t10k-labels-idx1-ubyte.gz is corrupt .*MD5"):
+        load_mnist(tmp_path, download=False)
+
+
+def test_mnist_md5s_are_torchvisions():
+    """The MD5s quoted in demystify.data are the ones torchvision's MNIST class checks."""
+    from torchvision.datasets import MNIST
+
+    from demystify.data import MNIST_MD5, MNIST_URL
+    assert {f"{name}.gz": md5 for name, md5 in MNIST_MD5.items()} == dict(MNIST.resources)
+    assert MNIST_URL in MNIST.mirrors
+
+
+def test_mnist_download_goes_through_the_verified_fetch(tmp_path, monkeypatch):
+    served = _fake_mnist(tmp_path / "server", monkeypatch)
+    urls = []
+
+    def serve(url, timeout):
+        urls.append(url)
+        return io.BytesIO((served / url.rsplit("/", 1)[-1]).read_bytes())
+
+    monkeypatch.setattr("urllib.request.urlopen", serve)
+    with pytest.raises(DataNotAvailable):
+        load_mnist(tmp_path / "here")                       # no opt-in: no network
+    assert urls == []
+    monkeypatch.setenv("DEMYSTIFY_DOWNLOAD", "1")
+    data = load_mnist(tmp_path / "here")
+    assert len(data.x_train) == 12 and mnist_present(tmp_path / "here")
+    assert sorted(u.rsplit("/", 1)[-1] for u in urls) == sorted(
+        f"{name}.gz" for name in MNIST_FILES)
 
 
 def test_missing_mnist_says_what_to_do(tmp_path):
@@ -81,9 +126,9 @@ def test_missing_mnist_says_what_to_do(tmp_path):
         load_mnist(tmp_path, download=False)
 
 
-def test_corrupt_mnist_names_the_folder(tmp_path):
-    _fake_mnist(tmp_path, truncate=True)
-    with pytest.raises(DataCorrupt, match="MNIST train files under .*raw"):
+def test_corrupt_mnist_names_the_file(tmp_path, monkeypatch):
+    _fake_mnist(tmp_path, monkeypatch, truncate=True)
+    with pytest.raises(DataCorrupt, match="raw/train-images-idx3-ubyte.gz holds .*header says"):
         load_mnist(tmp_path, download=False)
 
 
@@ -92,7 +137,7 @@ def test_handwritten_digits_fall_back_and_say_why(tmp_path, monkeypatch, capsys)
     data = load_handwritten_digits(prefer="mnist")
     assert data.name == "MNIST's 10,000 test digits"
     assert "the full MNIST is not under" in capsys.readouterr().out
-    _fake_mnist(tmp_path, n=240)
+    _fake_mnist(tmp_path, monkeypatch, n=240)
     full = load_handwritten_digits(prefer="mnist", image_size=16)
     assert full.name == "MNIST" and full.x_val is not None and full.x_test.shape[-1] == 16
     with pytest.raises(ValueError, match="'mnist_t10k', 'mnist', 'digits'"):

@@ -48,3 +48,27 @@ def test_exercise_3_group_norm_keeps_ddp_equivalent_batch_norm_does_not(tmp_path
         assert "syncbatch needs one GPU per process" in str(error)
     else:
         raise AssertionError("--norm syncbatch should be refused on CPU/gloo")
+
+
+def test_rank_0_writes_weights_and_metrics_atomically(tmp_path, monkeypatch):
+    """ddp_train.save: an error halfway through writing metrics.json keeps the old one whole
+    and leaves no temporary file; a good save leaves exactly the two files."""
+    from pathlib import Path
+
+    from demystify.ddp_train import SmallCNN, save
+    save(tmp_path, SmallCNN(), {"steps": 1})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["metrics.json", "weights.safetensors"]
+
+    def half_then_fail(self, text, *args, **kwargs):
+        with open(self, "w") as handle:
+            handle.write(text[:5])
+        raise OSError("disk full")
+    monkeypatch.setattr(Path, "write_text", half_then_fail)
+    try:
+        save(tmp_path, SmallCNN(), {"steps": 2})
+    except OSError:
+        pass
+    else:
+        raise AssertionError("the failing write should have raised")
+    assert json.loads((tmp_path / "metrics.json").read_text()) == {"steps": 1}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["metrics.json", "weights.safetensors"]

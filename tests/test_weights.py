@@ -55,11 +55,14 @@ def test_load_reports_missing_corrupt_and_mismatched_files(tmp_path):
     with pytest.raises(DataCorrupt):
         load_weights(truncated)
     path = save_weights(_model(), tmp_path / "net.pt")
-    with pytest.raises(ValueError, match="wrong shape 3.weight"):
-        load_weights(path, nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.Flatten(),
-                                         nn.Linear(4 * 6 * 6, 5)))
-    with pytest.raises(ValueError, match="unexpected"):
+    wider = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 6 * 6, 5))
+    with pytest.raises(ValueError, match="net.pt does not fit Sequential: size mismatch for "
+                                         "3.weight.*torch.Size\\(\\[3, 144\\]\\)"):
+        load_weights(path, wider)
+    with pytest.raises(ValueError, match='Unexpected key.*"3.weight"'):
         load_weights(path, nn.Sequential(nn.Conv2d(1, 4, 3)))
+    with pytest.raises(ValueError, match='Missing key.*"5.weight"'):
+        load_weights(path, nn.Sequential(*_model(), nn.ReLU(), nn.Linear(3, 2)))
 
 
 def test_load_refuses_pickled_code(tmp_path):
@@ -125,3 +128,21 @@ def test_imagenet_features_transform_each_batch_only(tmp_path, monkeypatch):
     assert torch.allclose(one[0], features[7], atol=1e-5)  # batching does not change a feature
     with pytest.raises(ValueError, match="must be"):
         imagenet_features(model, images[:, 0], size=32)
+
+
+def test_resnet18_weights_in_torch_home_are_found(tmp_path, monkeypatch):
+    """Weights torchvision already cached ($TORCH_HOME/hub/checkpoints) serve chapter 09 too."""
+    from torchvision.models import resnet18
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    monkeypatch.setenv("DEMYSTIFY_DATA", str(tmp_path / "data"))
+    monkeypatch.delenv("DEMYSTIFY_DOWNLOAD", raising=False)
+    torch.manual_seed(1)
+    reference = resnet18(weights=None).eval()
+    cached = tmp_path / "torch" / "hub" / "checkpoints" / "resnet18-f37072fd.pth"
+    path = save_weights(reference, cached)
+    model = imagenet_resnet18(sha256=sha256sum(path))
+    x = torch.rand(1, 3, 32, 32)
+    with torch.no_grad():
+        assert torch.equal(model(x), reference(x))
+    with pytest.raises(DataCorrupt, match="resnet18-f37072fd.pth is corrupt"):
+        imagenet_resnet18()                     # the official full SHA-256 rejects the stand-in
