@@ -323,3 +323,26 @@ def test_fingerprint_sees_images_bars_scatter_and_texts():
     assert second["patches"] == 2 and second["collections"][0][:2] == ["PathCollection", 3]
     with pytest.raises(TypeError, match="matplotlib Figure"):
         fingerprint(np.ones(3))
+
+
+def test_watch_figures_records_every_figure_ipython_formats():
+    from IPython.core.interactiveshell import InteractiveShell
+    from matplotlib.figure import Figure
+    InteractiveShell.clear_instance()         # the glue tests above may have left a shell
+    assert claims.watch_figures() is False                 # outside IPython: nothing to do
+    shell = InteractiveShell.instance()
+    try:
+        assert claims.watch_figures() is True
+        fig = _figure()
+        bundle, _ = shell.display_formatter.format(fig)
+        assert bundle["text/plain"] == repr(fig)                 # what IPython shows anyway
+        assert [f["name"] for f in claims.figures()] == ["figure_1"]
+        # the inline backend drops Figure formatters when it (re)configures: re-registered
+        # before the next cell runs
+        shell.display_formatter.formatters["text/plain"].type_printers.pop(Figure)
+        shell.events.trigger("pre_run_cell", None)
+        shell.display_formatter.format(fig)
+        assert len(claims.figures()) == 2
+    finally:
+        shell.events.unregister("pre_run_cell", claims._rewatch)
+        InteractiveShell.clear_instance()
