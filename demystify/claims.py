@@ -458,7 +458,10 @@ def watch_figures() -> bool:
         return False
     import matplotlib
     import matplotlib.pyplot as plt
-    plt.switch_backend(matplotlib.get_backend())
+    try:
+        plt.switch_backend(matplotlib.get_backend())
+    except (ImportError, ValueError, RuntimeError):    # a backend this kernel cannot load:
+        pass                                            # its figures are not shown anyway
     _rewatch()
     try:
         shell.events.unregister("pre_run_cell", _rewatch)
