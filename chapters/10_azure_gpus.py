@@ -82,7 +82,6 @@ import os
 import multiprocessing
 import shutil
 import socket
-import time
 from pathlib import Path
 
 # Quiet two harmless notes on a machine without CUDA, before torch loads: the profiler's
@@ -101,9 +100,11 @@ from torch.utils import benchmark
 from torch.utils.flop_counter import FlopCounterMode
 from torchvision.models import resnet18, resnet50
 
-from demystify import claim, glue, load_digits, report, resize_images, start, timing
+from demystify import (claim, glue, load_digits, mark_timed, report, resize_images,
+                       start, timing)
 from demystify.hardware import (PRECISIONS, best_precision, cpu_info, gpu_info,
-                                gpu_specs, match_gpu, supported_precisions, synchronize)
+                                gpu_specs, match_gpu, supported_precisions, synchronize,
+                                time_call)
 from demystify.launch import torchrun, weight_difference
 
 device, P = start("10_azure_gpus")          # on a CPU: one torch thread
@@ -140,7 +141,7 @@ device, P = start("10_azure_gpus")          # on a CPU: one torch thread
 # converted and multiplied in the fp32 units at best, so their peak is fp32's.
 
 # %%
-# Highest turbo clock (GHz) of a CPU family, by /proc/cpuinfo (vendor, family, model).
+# Highest turbo clock (GHz) of a CPU family, by cpu.family: (vendor, family, model).
 # AMD EPYC 7003 "Milan" (family 25, model 1: any Milan part): the EPYC 72F3's maximum
 # boost clock, the family's highest, so the peak is an upper bound for every Milan part.
 FAMILY_MAX_TURBO_GHZ = {("AuthenticAMD", "25", "1"): 4.1}
@@ -151,13 +152,8 @@ def max_clock_ghz() -> tuple[float | None, str]:
     cpufreq = Path("/sys/devices/system/cpu/cpu0/cpufreq/cpuinfo_max_freq")
     if cpufreq.exists():
         return int(cpufreq.read_text()) / 1e6, "the kernel's maximum frequency"
-    info = Path("/proc/cpuinfo")
-    lines = info.read_text().splitlines() if info.exists() else []
-    pairs = (line.split(":", 1) for line in lines if ":" in line)
-    fields = {k.strip(): v.strip() for k, v in pairs}
-    key = tuple(fields.get(k, "") for k in ("vendor_id", "cpu family", "model"))
-    if key in FAMILY_MAX_TURBO_GHZ:
-        return FAMILY_MAX_TURBO_GHZ[key], "the CPU family's highest turbo clock"
+    if cpu.family in FAMILY_MAX_TURBO_GHZ:
+        return FAMILY_MAX_TURBO_GHZ[cpu.family], "the CPU family's highest turbo clock"
     return cpu.ghz, "the nominal clock (turbo unknown: measurements may beat it)"
 
 
@@ -208,16 +204,20 @@ else:
 # 1. **Warm-up.** The first call of anything pays one-off costs — loading kernels, picking
 #    algorithms, filling caches, compiling — so one call runs untimed first.
 # 2. **Synchronise.** PyTorch *queues* GPU work and returns at once, so a clock read right after
-#    `a @ b` measures the queueing, not the multiply. The benchmark timer calls
-#    `torch.cuda.synchronize()` before every clock read when CUDA is present; our `bench` also
-#    synchronises after every call, which covers Apple's MPS (on a CPU there is nothing to
-#    wait for).
+#    `a @ b` measures the queueing, not the multiply. The benchmark timer synchronises before
+#    every clock read (CUDA; in recent PyTorch any accelerator, Apple's MPS included); our
+#    `bench` also synchronises after every call, which covers MPS on older versions too (on
+#    a CPU there is nothing to wait for).
 # 3. **Fixed threads.** The timer runs the statement with a fixed number of CPU threads (here
 #    the one the chapter uses), so a measurement does not depend on what torch picked.
 # 4. **Median and spread.** `blocked_autorange` repeats the call in blocks until at least
 #    `min_run_time` seconds have passed and reports the **median** time per call and the
 #    **interquartile range** (IQR) over the blocks. The median ignores the occasional block
 #    that another program slowed down; a large IQR says the machine was busy.
+#
+# The course packages the same method once, as `demystify.hardware.time_call`, for the
+# other chapters and for the single calls timed below (a first step, one pass of a loader):
+# its clock synchronises the device before every reading, and it can time exactly one call.
 #
 # The wall clock is what we report. Another program on the machine can only make a wall-clock
 # measurement *slower*, never faster, so a measured rate is a lower bound on what the hardware
@@ -365,6 +365,7 @@ for i, (precision, group) in enumerate(matmul.groupby("precision", sort=False)):
 ax.set_xscale("log"); ax.set_yscale("log")
 ax.set_xlabel("arithmetic intensity (FLOP per byte)"); ax.set_ylabel("TFLOP/s")
 ax.legend(fontsize=7, loc="lower right"); ax.grid(alpha=0.3, which="both")
+mark_timed(ax)                     # measured rates: the record compares the structure
 fig.tight_layout()
 plt.show()
 
@@ -486,9 +487,8 @@ for name, options in variants.items():
         print(f"skipping {name}: {reason}")
         continue
     step = make_step(**options)
-    started = time.perf_counter()
-    step()                                   # the first call also compiles, if asked
-    first_s = time.perf_counter() - started
+    # The first call alone, no warm-up: it includes compiling, if asked.
+    first_s = time_call(step, device, warmup=0, calls=1).seconds
     median, iqr = bench(step, P.step_time_s)
     # What the step's fp32 matmuls really ran in: the flag step() set, not the label.
     tf32_used = (device.type == "cuda" and torch.backends.cuda.matmul.allow_tf32
@@ -777,11 +777,11 @@ def load_once(dataset, workers: int) -> dict:
         dataset, batch_size=P.loader_batch, shuffle=True, num_workers=workers,
         pin_memory=device.type == "cuda", generator=torch.Generator().manual_seed(0),
         multiprocessing_context="fork" if workers else None)
-    started = time.perf_counter()
-    for x, y in loader:
-        x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
-    synchronize(device)
-    seconds = time.perf_counter() - started
+
+    def load_all() -> None:
+        for x, y in loader:
+            x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+    seconds = time_call(load_all, device, warmup=0, calls=1).seconds   # one pass
     timing(f"loader_{workers}_workers_s", seconds)
     return {"num_workers": workers, "pin_memory": device.type == "cuda",
             "seconds": seconds, "images/s": len(dataset) / seconds}
@@ -938,6 +938,7 @@ ax.set_yticks(y, names + ["this machine (measured step)"], fontsize=7)
 ax.set_xscale("log")
 ax.set_xlabel("seconds for one ImageNet epoch of ResNet-18 (log scale; estimates)")
 ax.legend(fontsize=7)
+mark_timed(ax)                     # this machine's bar is a measured time
 fig.tight_layout()
 plt.show()
 
