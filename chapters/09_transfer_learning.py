@@ -658,8 +658,7 @@ plt.show()
 # demonstration that the round trip works, not a finding: it would fail only if the export did.
 
 # %%
-import os
-import tempfile
+from demystify.files import atomic_write
 
 index = draw_labels(many, 0)
 final_model = train_few(*make_model("fine-tune all", best_lr[(many, "fine-tune all")],
@@ -669,10 +668,8 @@ batch = torch.export.Dim("batch")
 exported = torch.export.export(final_model, (target.x_test[:2],),
                                dynamic_shapes=({0: batch},))
 path = data_dir() / "checkpoints" / "09_target_cnn.pt2"
-with tempfile.NamedTemporaryFile(dir=path.parent, prefix=".", suffix=".pt2",
-                                 delete=False) as tmp:
-    torch.export.save(exported, tmp.name)                  # write, then rename: atomic
-os.replace(tmp.name, path)
+with atomic_write(path) as tmp:          # a temporary file, renamed once it is complete
+    torch.export.save(exported, tmp)
 
 program = torch.export.load(path).module()                 # no SmallCNN class needed
 with torch.no_grad():
@@ -691,8 +688,9 @@ print(f"{path.name}: {path.stat().st_size / 1024:.0f} KiB; outputs on "
 # and `torchvision.models.resnet18(weights=ResNet18_Weights.DEFAULT)` {cite:p}`he2016deep` is a
 # usual first step of a transfer-learning project. Its 45 MB of weights come from the internet;
 # this book never downloads silently, so `imagenet_resnet18()` uses them when they are already
-# under the data folder or when you allow the download with `DEMYSTIFY_DOWNLOAD=1`, and checks
-# their SHA-256 either way. The cell below then does what section 5's linear probe did, with
+# in torch's cache (`$TORCH_HOME/hub/checkpoints`, where torchvision keeps what it downloaded)
+# or under the data folder, or when you allow the download with `DEMYSTIFY_DOWNLOAD=1`, and
+# checks their SHA-256 either way. The cell below then does what section 5's linear probe did, with
 # ImageNet features and with a fixed learning rate and number of steps: `imagenet_features`
 # enlarges each batch of digits to {glue:text}`resnet_size`×{glue:text}`resnet_size` pixels,
 # copies the grey channel three times and normalises it the way the network was trained, one
