@@ -88,11 +88,11 @@ import torch.nn.functional as F
 from skimage.morphology import dilation, skeletonize
 from sklearn.linear_model import LogisticRegression
 from threadpoolctl import threadpool_limits
-from torch.utils import benchmark
 
 from demystify import (claim, evaluate, fit, glue, load_digits, load_handwritten_digits,
                        plot_history, report, show_feature_maps, show_filters,
                        show_images, start, timing)
+from demystify.hardware import time_call
 from demystify.images import mean_relative_change, move
 
 device, P = start("02_cnn_history")
@@ -182,10 +182,11 @@ for name, size in TRAINING_SETS.items():
 # the same random batch on the CPU and, when this machine has one, on the GPU. We count the
 # arithmetic (two operations per weight per output position) and report the rate.
 #
-# The timing uses `torch.utils.benchmark`, which warms up, repeats the call until it has a
-# stable median, waits for the GPU to finish, and runs on a stated number of CPU threads: here
-# the threads this chapter runs on (one, set by `start`, so that the chapter's numbers do not
-# depend on the machine's cores). Exercise 5 tries more.
+# The timing uses the course's `time_call`, built on PyTorch's `torch.utils.benchmark` (chapter
+# 10 explains the method): it warms up, repeats the call until it has a stable median, waits
+# for the GPU to finish, and runs on a stated number of CPU threads: here the threads this
+# chapter runs on (one, set by `start`, so that the chapter's numbers do not depend on the
+# machine's cores). Exercise 5 tries more.
 
 # %%
 torch.manual_seed(0)
@@ -199,10 +200,9 @@ threads = torch.get_num_threads()
 def time_convolution(on: torch.device) -> tuple[float, torch.Tensor]:
     """Median seconds of conv2 over the batch on one device, and its output."""
     layer, inputs = copy.deepcopy(conv2).to(on), batch.to(on)
-    timer = benchmark.Timer("layer(inputs)", globals={"layer": layer, "inputs": inputs},
-                            num_threads=threads)
-    measurement = timer.blocked_autorange(min_run_time=P.conv_seconds)
-    return measurement.median, layer(inputs).cpu()
+    timed = time_call(lambda: layer(inputs), on, threads=threads,
+                      min_time=P.conv_seconds)
+    return timed.seconds, timed.result.cpu()          # the median, and the last output
 
 
 timings = {"cpu": time_convolution(torch.device("cpu"))}

@@ -66,7 +66,6 @@ if importlib.util.find_spec("demystify") is None:
 
 # %%
 import re
-import time
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -84,11 +83,13 @@ from demystify import (
     fit,
     glue,
     load_mnist_t10k,
+    mark_timed,
     plot_history,
     report,
     start,
     timing,
 )
+from demystify.hardware import time_call
 from demystify.tables import read_table
 
 device, P = start("03_imagenet_architectures")
@@ -1221,13 +1222,15 @@ claim("resnet_50_paper_layout_macs_vs_paper", abs(resnet50_paper_layout / 3.8 - 
 # block, which now runs on the larger map.
 #
 # Latency: we time a forward pass of a batch of `P.latency_batch` images at 224×224 (random
-# pixels: the arithmetic does not depend on the values), on one thread. On a GPU we synchronise
-# with the device before reading the clock. On the CPU we read the thread's *processor* time
-# (`time.thread_time`), which excludes time the thread spends waiting, though a shared cache and
-# memory bus can still slow it. Single timings vary from run to run by about as much as the
-# effect of GoogLeNet's LRN layers, so we time in interleaved rounds: after two warm-up passes
-# of every network, each round times one pass of each, and the table shows each network's
-# median over the `P.latency_repeats` rounds. A slow spell of the machine then hits every
+# pixels: the arithmetic does not depend on the values), on one thread, with the course's
+# `time_call` (built on `torch.utils.benchmark`; chapter 10 explains the method). On a GPU it
+# synchronises with the device before reading the clock. On the CPU it reads the thread's
+# *processor* time (`clock="thread"`, Python's `time.thread_time`), which excludes time the
+# thread spends waiting, though a shared cache and memory bus can still slow it. Single
+# timings vary from run to run by about as much as the effect of GoogLeNet's LRN layers, so we
+# time in interleaved rounds: after two warm-up passes of every network, each round times one
+# pass of each (`time_call` with `calls=1`), and the table shows each network's median over
+# the `P.latency_repeats` rounds. A slow spell of the machine then hits every
 # network of a round alike, and the claims below use medians of per-round ratios.
 
 # %%
@@ -1241,14 +1244,8 @@ def forward_pass(name: str) -> tuple[nn.Module, torch.Tensor]:
 
 def seconds_per_pass(model: nn.Module, x: torch.Tensor) -> float:
     """One forward pass: the thread's processor time on a CPU, wall time on a GPU."""
-    clock = time.thread_time if device.type == "cpu" else time.perf_counter
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    begin = clock()
-    model(x)
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    return clock() - begin
+    clock = "thread" if device.type == "cpu" else "wall"
+    return time_call(lambda: model(x), device, clock=clock, warmup=0, calls=1).seconds
 
 
 # VGG-B and -C are between A and D in every respect: leaving them out saves time
@@ -1294,6 +1291,7 @@ for ax in (ax_left, ax_right):
         axis.set_major_locator(LogLocator(subs=(1, 2, 5)))
         axis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
         axis.set_minor_formatter(NullFormatter())
+mark_timed(ax_right)     # timings: the figure check compares its structure only
 fig.tight_layout()
 plt.show()
 

@@ -78,7 +78,6 @@ device, P = start("08_deep_rl")   # seeds, picks the device, prints one banner l
 
 # %%
 import copy
-import time
 
 import gymnasium as gym
 import matplotlib.pyplot as plt
@@ -90,6 +89,7 @@ from IPython.display import HTML, display
 from tqdm.auto import tqdm
 
 from demystify import claim, count_parameters, glue, report, timing
+from demystify.hardware import time_call
 
 # On the CPU, `start` left torch one thread: CartPole's networks are tiny, one thread is
 # fastest for them, and a fixed thread count keeps every floating-point sum in the same
@@ -379,15 +379,24 @@ def train_dqn(cfg: dict, seed: int):
 # %% [markdown]
 # Three seeds, `P.seed` and the two after it, each trained for the same fixed number of steps.
 # Training does not stop at "solved": it keeps going, so we can see what happens afterwards.
+# The course's `time_call` times the whole run as one call on the wall clock.
 
 # %%
 dqn_seeds = [P.seed + i for i in range(P.dqn_seeds)]
-runs, started = {}, time.perf_counter()
-for seed in dqn_seeds:
-    runs[seed] = train_dqn(DQN, seed)
-    print(f"seed {seed}: {runs[seed][1]['updates']:,} updates, "
-          f"best greedy score {runs[seed][1]['best_score']:.1f}")
-dqn_seconds = (time.perf_counter() - started) / len(dqn_seeds)
+
+
+def train_seeds() -> dict:
+    """Train one agent per seed; returns {seed: (final network, log)}."""
+    runs = {}
+    for seed in dqn_seeds:
+        runs[seed] = train_dqn(DQN, seed)
+        print(f"seed {seed}: {runs[seed][1]['updates']:,} updates, "
+              f"best greedy score {runs[seed][1]['best_score']:.1f}")
+    return runs
+
+
+trained = time_call(train_seeds, warmup=0, calls=1)     # one call, no warm-up
+runs, dqn_seconds = trained.result, trained.seconds / len(dqn_seeds)
 print(f"{dqn_seconds:.0f} s per seed on this machine's CPU")
 
 # %% [markdown]
@@ -914,15 +923,13 @@ with torch.no_grad():
 # %% [markdown]
 # How long would training take at the paper's scale? One update is a forward and backward pass
 # on a minibatch of 32 stacks, the target network's forward pass on the 32 next stacks, and an
-# RMSProp step. It runs with the thread count set at the top of the chapter (one).
-# `torch.utils.benchmark` times it properly:
-# a few warm-up updates first (on a GPU with `cudnn.benchmark` the first calls pick the
-# convolution algorithms), synchronisation with the GPU, and blocks of repeated updates for
-# at least `P.atari_min_time` seconds, of which it reports the median.
+# RMSProp step. On the CPU it runs on the one thread `start` left torch. The course's
+# `time_call`, built on `torch.utils.benchmark` (chapter 10 explains the method), times it
+# properly: a few warm-up updates first (on a GPU with `cudnn.benchmark` the first calls pick
+# the convolution algorithms), synchronisation with the GPU, and blocks of repeated updates
+# for at least `P.atari_min_time` seconds, of which it reports the median.
 
 # %%
-from torch.utils import benchmark
-
 batch = torch.randint(0, 256, (32, 4, 84, 84), dtype=torch.uint8, device=device)
 next_batch = torch.randint(0, 256, (32, 4, 84, 84), dtype=torch.uint8, device=device)
 target_nature = copy.deepcopy(nature)
@@ -938,11 +945,8 @@ def atari_update():
     optimizer.step()
 
 
-for _ in range(3):                        # warm-up
-    atari_update()
-timer = benchmark.Timer("atari_update()", globals={"atari_update": atari_update},
-                        num_threads=torch.get_num_threads())
-per_update = timer.blocked_autorange(min_run_time=P.atari_min_time).median
+timed = time_call(atari_update, device, warmup=3, min_time=P.atari_min_time)
+per_update = timed.seconds
 agent_steps = 50_000_000        # the paper's "frames": agent steps of 4 emulator frames
 updates = agent_steps // 4      # one update every 4 agent steps ("update frequency" 4)
 days_of_play = agent_steps * 4 / 60 / 86_400   # the Atari runs at 60 frames per second
