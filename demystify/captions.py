@@ -53,7 +53,8 @@ class CaptionSet:
     def references(self, min_captions: int = 2) -> list[list[list[str]]]:
         """Tokenized captions of every image with at least `min_captions` (sorted by name):
         lower-case words and numbers, punctuation dropped (as in Karpathy's COCO splits)."""
-        return [[tokenize(c, numbers=True) for c in self.captions[name]] for name in sorted(self.captions)
+        return [[tokenize(c, numbers=True) for c in self.captions[name]]
+                for name in sorted(self.captions)
                 if len(self.captions[name]) >= min_captions]
 
     def __repr__(self) -> str:

@@ -1,4 +1,5 @@
-"""Text for the NLP chapters: a tokenizer, a vocabulary, and a real English corpus every install has.
+"""Text for the book: its one tokenizer and one vocabulary (chapters 04, 05 and 07; bAbI and
+captions use them too), and a real English corpus every install has.
 
 The corpus is the documentation that ships with Python itself (PSF licence): the docstrings of the
 pure-Python standard library, read from its source files with `ast` (nothing is imported, so no
@@ -23,7 +24,7 @@ from pathlib import Path
 
 import torch
 
-# The one tokenizer's two splits (see `tokenize`): words and identifiers, and the same with numbers.
+# The one tokenizer's two splits (see `tokenize`): words and identifiers; the same with numbers.
 WORD = re.compile(r"_*[a-z][a-z0-9_]*(?:'[a-z]+)?")
 WORD_OR_NUMBER = re.compile(r"_*[a-z0-9][a-z0-9_]*(?:'[a-z]+)?")
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z(\"'`])")

@@ -329,7 +329,7 @@ def test_vectorize_right_aligns_memory_and_puts_the_question_last():
     vocab = Vocabulary.build(qa_tokens(qas), order="alphabetical")
     x, y = vectorize(qas, vocab, memory_size=4, sentence_length=6)
     assert x.shape == (3, 5, 6) and x.dtype == torch.int64
-    assert y.tolist() == [3, 6, 11]                                     # bathroom, hallway, office
+    assert y.tolist() == [3, 6, 11]                                # bathroom, hallway, office
     assert (x[0, :2] == 0).all() and (x[0, 2:4] != 0).any(-1).all()    # 2 facts, newest last
     assert x[0, 3].tolist() == [8, 16, 14, 13, 6, 0]                    # john went to the hallway
     assert x[0, 4].tolist() == [17, 7, 9, 0, 0, 0]                      # where is mary

@@ -54,7 +54,8 @@ def test_vocabulary_orders_by_frequency_then_alphabet():
 
 def test_chapter_04_ids_by_frequency_with_max_size_min_count_and_unk():
     # chapter 04: <pad>, <unk>, then the most frequent words (ties alphabetical), cut by
-    # min_count and max_size (queue, waits: 2 each, cut by max_size); rare words encode as <unk> (1) or are skipped
+    # min_count and max_size (queue, waits: 2 each, cut by max_size); rare words encode
+    # as <unk> (1) or are skipped
     texts = [tokenize("The thread waits. The lock is held by the thread."),
              tokenize("A lock, a thread and the queue."),
              tokenize("Rare words vanish; the queue waits.")]
