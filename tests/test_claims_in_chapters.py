@@ -135,9 +135,7 @@ def test_nbval_compares_plain_text_not_a_librarys_html(tmp_path):
 
 # Chapters whose committed record predates the figure check (demystify.claims, issue 16): the
 # lead's final re-execution gives them "figures"; then this list is empty and stays so.
-FIGURES_PENDING = {"02_cnn_history", "03_imagenet_architectures", "04_nlp_vectors",
-                   "05_question_answering", "07_image_captioning", "08_deep_rl",
-                   "09_transfer_learning", "10_azure_gpus"}
+FIGURES_PENDING = {"07_image_captioning"}
 
 
 def stored_figure_texts(name: str) -> list[str]:
