@@ -7,7 +7,7 @@
 #   make screenshots        a PNG of each chapter's first screen in _build/screenshots/ (after book)
 #   make sync               sync each chapter's text twin (chapters/NN_name.py) and notebook
 #   make execute            re-run every chapter in place in the CPU profile (stored outputs)
-#   make bench              run each chapter once; write bench/results-cpu.md (or -gpu.md on CUDA)
+#   make bench              run each chapter once; bench/results-cpu.json + .md (-gpu on CUDA)
 #   make repeat             run every chapter twice; compare outputs, asserted values, claims (bench/repeat.md)
 #   make robustness         run every chapter on seeds 0-4; every claim per seed (bench/robustness.md)
 #   make lab                open the chapters in JupyterLab
