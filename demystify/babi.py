@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import os
 import tarfile
-import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +25,7 @@ import numpy as np
 import torch
 
 from .data import DataCorrupt, DataNotAvailable, data_dir, download_allowed, fetch
+from .files import atomic_write
 from .text import Vocabulary, tokenize
 
 # ---------------------------------------------------------------------------------------------
@@ -133,11 +133,8 @@ def format_babi(stories: Iterable[Story]) -> str:
 def write_babi(stories: Iterable[Story], path: str | Path) -> Path:
     """Write stories to `path` in the official format, atomically (temp file + rename)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent, delete=False,
-                                     suffix=".tmp") as tmp:
-        tmp.write(format_babi(stories))
-    os.replace(tmp.name, path)
+    with atomic_write(path) as tmp:
+        tmp.write_text(format_babi(stories), encoding="utf-8")
     return path
 
 
