@@ -133,9 +133,9 @@ def test_nbval_compares_plain_text_not_a_librarys_html(tmp_path):
     assert _nbval(tmp_path, {"text/plain": "0.91", "text/html": "<b>0.97</b>"}) != 0
 
 
-# Chapters whose committed record predates the figure check (demystify.claims, issue 16): the
-# lead's final re-execution gives them "figures"; then this list is empty and stays so.
-FIGURES_PENDING = {"07_image_captioning"}
+# Chapters whose committed record may lack figure fingerprints: none since issue 16, when every
+# chapter was re-executed with the figure check (demystify.claims). Keep it empty.
+FIGURES_PENDING: set[str] = set()
 
 
 def stored_figure_texts(name: str) -> list[str]:
