@@ -157,7 +157,9 @@ def write_claims_record(chapter: str, claims_out: Path, claims_dir: Path = CLAIM
             if named != {chapter}:
                 raise ValueError(f"{made} holds claims of {', '.join(sorted(named))}, not {chapter}")
             write_record(record, records)
-            return f"wrote {record} ({len(records)} claims and timings)"
+            shown = sum(r.get("kind") == "figure" for r in records)
+            return (f"wrote {record} ({len(records) - shown} claims and timings, "
+                    f"{shown} figures)")
     if record.exists():
         record.unlink()
         return f"removed {record}: {chapter} made no claims in this run"
