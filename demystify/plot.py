@@ -158,19 +158,25 @@ def show_images(images, labels: Sequence | None = None, ncols: int = 8, cmap: st
         raise ValueError(f"ncols must be at least 1, got {ncols}")
     if labels is not None and len(labels) < len(images):
         raise ValueError(f"show_images got {len(images)} images but only {len(labels)} labels")
-    ncols = min(ncols, len(images))
-    nrows = math.ceil(len(images) / ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows + 0.3), squeeze=False)
-    for i, ax in enumerate(axes.flat):
-        ax.axis("off")
-        if i < len(images):
-            ax.imshow(images[i], cmap=cmap)
-            if labels is not None:
-                ax.set_title(str(labels[i]), fontsize=8)
-    if title:
-        fig.suptitle(title)
+    fig, axes = _grid(len(images), ncols, size, title)
+    for i, ax in enumerate(axes[:len(images)]):
+        ax.imshow(images[i], cmap=cmap)
+        if labels is not None:
+            ax.set_title(str(labels[i]), fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def _grid(n: int, ncols: int, size: float, title: str | None) -> tuple[Figure, list[plt.Axes]]:
+    """A figure of `n` axes in rows of at most `ncols`, axis lines off, with a title."""
+    ncols = min(ncols, n)
+    nrows = math.ceil(n / ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows + 0.3), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    if title:
+        fig.suptitle(title)
+    return fig, list(axes.flat)
 
 
 def show_filters(weight: torch.Tensor, ncols: int = 8, title: str | None = None) -> Figure:
@@ -182,15 +188,9 @@ def show_filters(weight: torch.Tensor, ncols: int = 8, title: str | None = None)
         raise ValueError(f"ncols must be at least 1, got {ncols}")
     kernels = weight[:, 0]
     limit = float(np.abs(kernels).max()) or 1.0
-    ncols = min(ncols, len(kernels))
-    nrows = math.ceil(len(kernels) / ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(1.1 * ncols, 1.1 * nrows + 0.3), squeeze=False)
-    for i, ax in enumerate(axes.flat):
-        ax.axis("off")
-        if i < len(kernels):
-            ax.imshow(kernels[i], cmap="RdBu_r", vmin=-limit, vmax=limit)
-    if title:
-        fig.suptitle(title)
+    fig, axes = _grid(len(kernels), ncols, 1.1, title)
+    for kernel, ax in zip(kernels, axes):
+        ax.imshow(kernel, cmap="RdBu_r", vmin=-limit, vmax=limit)
     fig.tight_layout()
     return fig
 
