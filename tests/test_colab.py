@@ -106,14 +106,23 @@ def colab_env() -> Path:
                  *(f"{name}=={metadata.version(name)}" for name in NOT_IN_COLAB))
             (env / "ready").write_text(f"built in {time.perf_counter() - started:.0f} s\n")
             _prune_other_envs(root, keep=env)
+        (env / "used").touch()
     return env
 
 
+STALE_AFTER_DAYS = 7
+
+
 def _prune_other_envs(root: Path, keep: Path) -> None:
-    """Remove the cached venvs of older constraints (each is 1–6 GB); called under the lock,
-    right after a new one was built, so no worker of this run uses them."""
+    """Remove the cached venvs of other constraints (each is 1–6 GB) not used for a week;
+    called under the lock, right after a new one was built. A venv another checkout still
+    uses is recent (its "used" file is touched on every session), so it is kept."""
+    cutoff = time.time() - STALE_AFTER_DAYS * 86400
     for old in root.iterdir():
-        if old != keep and old.is_dir() and re.fullmatch(r"[0-9a-f]{12}", old.name):
+        if old == keep or not re.fullmatch(r"[0-9a-f]{12}", old.name) or not old.is_dir():
+            continue
+        stamp = old / "used" if (old / "used").exists() else old / "ready"
+        if not stamp.exists() or stamp.stat().st_mtime < cutoff:
             shutil.rmtree(old, ignore_errors=True)
 
 
