@@ -76,11 +76,16 @@ def test_time_call_times_exact_calls_on_the_wall_clock():
         return len(calls)
 
     before = torch.get_num_threads()
-    timing = time_call(nap, "cpu", warmup=2, calls=3, threads=1)
+    torch.set_num_threads(2)           # differs from threads=1, so a missing restore shows
+    try:
+        timing = time_call(nap, "cpu", warmup=2, calls=3, threads=1)
+        after = torch.get_num_threads()
+    finally:
+        torch.set_num_threads(before)
     assert len(calls) == 5 and timing.calls == 3 and timing.clock == "wall"
     assert 0.029 <= timing.seconds < 0.3                 # the sleep, measured
     assert timing.result == 5                            # what the last call returned
-    assert calls == [1] * 5 and torch.get_num_threads() == before   # threads set, then restored
+    assert calls == [1] * 5 and after == 2               # threads set, then restored
     assert len(timing.measurement.raw_times) == 3
 
 
