@@ -268,7 +268,8 @@ def write_report(records: dict[str, dict], out: Path) -> None:
             lines += [f"- `{name}` = `{c['value']!r}` ({c['condition']}, "
                       f"{'held' if c['held'] else 'NOT held'})"
                       for name, c in sorted(r["runs"][0]["claims"].items())]
-    out.write_text("\n".join(lines) + "\n")
+    from demystify.files import write_text_atomic  # old file or new, never half
+    write_text_atomic(out, "\n".join(lines) + "\n")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -300,7 +301,8 @@ def main(argv: list[str] | None = None) -> int:
               f"cells, {len(r['runs'][0]['values'])} asserted values, {len(r['runs'][0]['claims'])} "
               f"claims; {r['differences'] + r['stored_diff']}",
               flush=True)
-    record_file.write_text(json.dumps(records, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
+    from demystify.files import write_text_atomic  # old file or new, never half
+    write_text_atomic(record_file, json.dumps(records, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
     write_report(records, args.out)
     print(f"wrote {args.out}")
     return 0 if all(r["ok"] for r in report.values()) else 1

@@ -179,8 +179,9 @@ def markdown(data: dict) -> str:
 def write(data: dict, out: Path = OUT) -> tuple[Path, Path]:
     """Write the raw data (out with .json) and the report (out)."""
     raw = out.with_suffix(".json")
-    raw.write_text(json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
-    out.write_text(markdown(data))
+    from demystify.files import write_text_atomic  # old file or new, never half
+    write_text_atomic(raw, json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
+    write_text_atomic(out, markdown(data))
     return raw, out
 
 

@@ -138,7 +138,9 @@ def run_notebook(path: Path, write_outputs: bool, timeout: int,
         if "BENCH_PROBE" in text:
             gpu_peak = json.loads(text.split("BENCH_PROBE", 1)[1])["gpu_peak_mib"]
     if write_outputs and status == "ok":
-        nbformat.write(nb, path)
+        from demystify.files import write_text_atomic  # old file or new, never half
+        text = nbformat.writes(nb)
+        write_text_atomic(path, text if text.endswith("\n") else text + "\n")
     return {"wall_s": wall, "cpu_s": sum(memory.cpu_s.values()), "peak_rss_mib": memory.peak / 2**20,
             "gpu_peak_mib": gpu_peak, "status": status}
 
@@ -266,8 +268,9 @@ def write_results(results: dict[str, dict], kind: str, device: str,
                          "packages": packages_line()},
             "chapters": [rows[chapter] for chapter in sorted(rows)]}
     notes = kept_notes(page)
-    out.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n")
-    page.write_text(render_results(data, notes))
+    from demystify.files import write_text_atomic  # old file or new, never half
+    write_text_atomic(out, json.dumps(data, indent=1, ensure_ascii=False) + "\n")
+    write_text_atomic(page, render_results(data, notes))
     return out
 
 

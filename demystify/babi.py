@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from .data import DataCorrupt, DataNotAvailable, data_dir, download_allowed, fetch
-from .files import atomic_write
+from .files import write_text_atomic
 from .text import Vocabulary, tokenize
 
 # ---------------------------------------------------------------------------------------------
@@ -132,10 +132,7 @@ def format_babi(stories: Iterable[Story]) -> str:
 
 def write_babi(stories: Iterable[Story], path: str | Path) -> Path:
     """Write stories to `path` in the official format, atomically (temp file + rename)."""
-    path = Path(path)
-    with atomic_write(path) as tmp:
-        tmp.write_text(format_babi(stories), encoding="utf-8")
-    return path
+    return write_text_atomic(path, format_babi(stories))
 
 
 def task_filename(task: int, split: str) -> str:

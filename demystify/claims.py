@@ -58,7 +58,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .files import atomic_write
+from .files import write_text_atomic
 
 OPERATORS = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt,
              "==": operator.eq}
@@ -255,10 +255,7 @@ def write_record(path: str | Path, records: list[dict[str, Any]]) -> Path:
     text = json.dumps(content, indent=1, ensure_ascii=False)
     for token, axes in compact.items():
         text = text.replace(token, axes, 1)
-    path = Path(path)
-    with atomic_write(path) as tmp:
-        tmp.write_text(text + "\n")
-    return path
+    return write_text_atomic(path, text + "\n")
 
 
 def read_jsonl(path: str | Path) -> list[dict[str, Any]]:

@@ -85,6 +85,15 @@ def atomic_write(path: str | Path) -> Iterator[Path]:
             os.close(folder)
 
 
+def write_text_atomic(path: str | Path, text: str) -> Path:
+    """Write `text` (UTF-8) to `path` through `atomic_write`: the old file or the new, never
+    half of one. Returns the path."""
+    path = Path(path)
+    with atomic_write(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return path
+
+
 def file_hash(path: str | Path, alg: str = "sha256") -> str:
     """The hex digest of a file (pooch's `file_hash`: read in chunks)."""
     import pooch

@@ -168,3 +168,23 @@ def test_weights_are_found_in_both_folders_and_verified_fully_when_known(folders
 def test_absent_weights_name_both_folders(folders):
     with pytest.raises(DataNotAvailable, match=f"{folders[0]}.* or {folders[1]}.*DOWNLOAD=1"):
         torchvision_checkpoint("https://example.org/net-0123abcd.pth", what="w")
+
+
+def test_write_text_atomic_replaces_whole_files_and_keeps_the_old_one_on_error(tmp_path,
+                                                                              monkeypatch):
+    from demystify.files import write_text_atomic
+    target = tmp_path / "sub" / "record.json"
+    assert write_text_atomic(target, "old\n") == target and target.read_text() == "old\n"
+
+    real_write = Path.write_text
+
+    def broken_write(self, text, *args, **kwargs):      # half the text, then the disk is full
+        real_write(self, text[: len(text) // 2], *args, **kwargs)
+        raise OSError("disk full")
+
+    monkeypatch.setattr(Path, "write_text", broken_write)
+    with pytest.raises(OSError, match="disk full"):
+        write_text_atomic(target, "new\n")
+    monkeypatch.undo()
+    assert target.read_text() == "old\n"
+    assert [p.name for p in target.parent.iterdir()] == ["record.json"]   # no temp file left
