@@ -167,8 +167,10 @@ def fit(model: nn.Module, train: Batches, val: Batches | None = None, *, epochs:
     model.to(device)
     if optimizer is None:
         optimizer = torch.optim.Adam(model.parameters(), lr=DEFAULT_LR if lr is None else lr)
-    elif lr is not None and any(group["lr"] != lr for group in optimizer.param_groups):
-        rates = sorted({group["lr"] for group in optimizer.param_groups})
+    elif lr is not None and any(group.get("initial_lr", group["lr"]) != lr
+                                for group in optimizer.param_groups):
+        # a scheduler moves group["lr"] and keeps the rate it started from in "initial_lr"
+        rates = sorted({group.get("initial_lr", group["lr"]) for group in optimizer.param_groups})
         raise ValueError(f"fit(lr={lr}) would be ignored: the optimizer you passed sets the "
                          f"learning rate ({', '.join(f'{r:g}' for r in rates)}); give it to "
                          f"the optimizer and drop lr=")

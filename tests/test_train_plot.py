@@ -151,3 +151,15 @@ def test_plot_heatmap_and_count_parameters():
     model[0].weight.requires_grad_(False)
     assert count_parameters(model) == 6 + 2 + 2 + 1
     assert count_parameters(model, trainable_only=True) == 2 + 2 + 1
+
+
+def test_fit_lr_is_compared_with_the_rate_a_scheduler_started_from():
+    torch.manual_seed(0)
+    model = nn.Linear(4, 2)
+    x, y = torch.randn(32, 4), torch.randint(0, 2, (32,))
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=1, gamma=0.5)
+    optimizer.step(); scheduler.step()                  # the group's lr is now 0.05
+    fit(model, (x, y), epochs=1, optimizer=optimizer, lr=0.1, progress=False)  # its rate
+    with pytest.raises(ValueError, match=r"fit\(lr=0.05\) would be ignored"):
+        fit(model, (x, y), epochs=1, optimizer=optimizer, lr=0.05, progress=False)
