@@ -79,9 +79,12 @@ bench: $(STAMP)
 # tests/offline/sitecustomize.py (on PYTHONPATH, so in every kernel) fails any non-loopback connection.
 OFFLINE := PYTHONPATH=$(CURDIR)/tests/offline
 # Every claim a chapter makes (demystify.claim) is compared with its committed record
-# chapters/claims/NN_name.json, within the tolerance stated where the claim is made.
+# chapters/claims/NN_name.json, within the tolerance stated where the claim is made, widened
+# to 5 sds of the claim over seeds 0-4 (bench/robustness.json): on another CPU a trained
+# network takes another path, and its results move about as much as between seeds.
 CHAPTER_CHECKS := DEMYSTIFY_PROFILE=cpu DEMYSTIFY_DEVICE=cpu DEMYSTIFY_SEED=0 \
-	DEMYSTIFY_CLAIMS_COMPARE=$(CURDIR)/chapters/claims
+	DEMYSTIFY_CLAIMS_COMPARE=$(CURDIR)/chapters/claims \
+	DEMYSTIFY_CLAIMS_SPREAD=$(CURDIR)/bench/robustness.json
 # Two pytest workers (pytest-xdist, --dist loadfile): all tests of one file run on one worker,
 # so a notebook's nbval cells share one kernel in order (--dist loadgroup with xdist_group marks
 # split them across workers: tried, 282 cells failed). TEST_WORKERS=0 runs one process.

@@ -16,8 +16,8 @@ from .data import (DataCorrupt, DataNotAvailable, ImageData, course_file, data_d
                    load_mnist_t10k, mnist_present, resize_images, sha256sum)
 from .device import (MixedPrecision, autocast, autocast_dtype, configure, describe_hardware,
                      get_device)
-from .plot import (mark_timed, plot_attention, plot_heatmap, plot_history, show_feature_maps,
-                   show_filters, show_images)
+from .plot import (mark_timed, mark_varying, plot_attention, plot_heatmap, plot_history,
+                   show_feature_maps, show_filters, show_images)
 from .install import require_chapter_packages
 from .profile import Profile, profile
 from .train import (History, batches, count_parameters, evaluate, fit, predict,
@@ -75,7 +75,7 @@ __all__ = [
     "DataCorrupt", "DataNotAvailable", "History", "ImageData", "MixedPrecision", "Profile",
     "autocast",
     "autocast_dtype", "batches", "claim", "count_parameters", "course_file", "glue",
-    "load_mnist_t10k", "mark_timed", "report", "run_seed", "timing",
+    "load_mnist_t10k", "mark_timed", "mark_varying", "report", "run_seed", "timing",
     "configure", "data_dir", "describe_hardware", "download_allowed", "evaluate", "fetch", "fit",
     "get_device", "load_digits", "load_handwritten_digits", "load_mnist", "mnist_present",
     "plot_attention", "plot_heatmap", "plot_history", "predict", "profile", "resize_images",

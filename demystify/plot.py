@@ -8,7 +8,8 @@ images, collections, patches and texts, and a checksum of the plotted numbers);
 `demystify.claims` records it for every figure a chapter shows and compares it with the
 committed record, because nbval ignores images (see the claims module's docstring).
 `mark_timed(fig_or_ax)` marks plotted data that are timings: their structure is compared, their
-numbers are not.
+numbers are not. `mark_varying(fig_or_ax)` marks marks whose number comes from a trained
+model's outputs (boxes a detector draws): only the pictures under them are compared.
 """
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from matplotlib.figure import Figure
 from .train import History
 
 _TIMED: weakref.WeakSet = weakref.WeakSet()     # axes whose plotted data are timings
+_VARYING: weakref.WeakSet = weakref.WeakSet()   # axes whose marks are a model's outputs
 
 
 def mark_timed(target: Figure | plt.Axes) -> Figure | plt.Axes:
@@ -35,18 +37,34 @@ def mark_timed(target: Figure | plt.Axes) -> Figure | plt.Axes:
     timed axes only the structure (how many lines, bars, points …) is compared. Mark the
     axes before the figure is shown, e.g. `mark_timed(ax)` in the cell that draws it.
     """
+    _TIMED.update(_axes_of(target, "mark_timed", "timings"))
+    return target
+
+
+def mark_varying(target: Figure | plt.Axes) -> Figure | plt.Axes:
+    """Mark a figure's (or one axes') marks as a trained model's outputs; return it unchanged.
+
+    How many boxes a detector draws (or words a captioner writes) changes when the model
+    trains along another path, as it does on another CPU (other vector kernels round
+    differently), so for such an axes only its images (the scene under the boxes) are
+    compared with the record. Mark the axes before the figure is shown.
+    """
+    _VARYING.update(_axes_of(target, "mark_varying", "the model's outputs"))
+    return target
+
+
+def _axes_of(target: Figure | plt.Axes, caller: str, what: str) -> list[plt.Axes]:
     if isinstance(target, Figure):
         axes = list(target.axes)
     elif isinstance(target, plt.Axes):
         axes = [target]
     else:
-        raise TypeError(f"mark_timed() marks a matplotlib Figure or Axes, "
+        raise TypeError(f"{caller}() marks a matplotlib Figure or Axes, "
                         f"got {type(target).__name__}")
     if not axes:
-        raise ValueError("mark_timed() got a figure without axes: draw the timings first, "
-                         "then mark them")
-    _TIMED.update(axes)
-    return target
+        raise ValueError(f"{caller}() got a figure without axes: draw {what} first, "
+                         f"then mark them")
+    return axes
 
 
 def _values(*arrays: Any) -> np.ndarray:
@@ -67,7 +85,8 @@ def fingerprint(fig: Figure) -> list[dict[str, Any]]:
     number of points/paths, e.g. a scatter), `patches` (bars, rectangles), `texts`.
     Checksum of every finite plotted number (line and scatter coordinates, image pixels,
     bar geometry, colour values): `values` (how many), `mean` and `mean_abs`, rounded to
-    6 significant digits. `timed` says the axes was marked with `mark_timed()`. Legends,
+    6 significant digits. `timed` and `varying` say the axes was marked with `mark_timed()`
+    or `mark_varying()`. Legends,
     ticks and grid lines are not data and are left out.
     """
     if not isinstance(fig, Figure):
@@ -102,7 +121,7 @@ def fingerprint(fig: Figure) -> list[dict[str, Any]]:
             "values": int(values.size),
             "mean": float(f"{values.mean():.6g}") if values.size else 0.0,
             "mean_abs": float(f"{np.abs(values).mean():.6g}") if values.size else 0.0,
-            "timed": ax in _TIMED})
+            "timed": ax in _TIMED, "varying": ax in _VARYING})
     return summary
 
 

@@ -1,6 +1,7 @@
 """demystify.claims: a claim asserts, records, compares with the stored record, and glues."""
 import json
 
+import numpy as np
 import pytest
 
 from demystify import claims, run_seed, start
@@ -10,7 +11,7 @@ from demystify.claims import claim, drift, parse_condition, read_jsonl, report, 
 @pytest.fixture(autouse=True)
 def fresh_run(monkeypatch):
     for name in ("DEMYSTIFY_CLAIMS_OUT", "DEMYSTIFY_CLAIMS_COMPARE", "DEMYSTIFY_CLAIMS_SOFT",
-                 "DEMYSTIFY_SEED"):
+                 "DEMYSTIFY_CLAIMS_SPREAD", "DEMYSTIFY_SEED"):
         monkeypatch.delenv(name, raising=False)
     claims.begin("01_ml_vs_dl", 0, "cpu")
 
@@ -110,6 +111,45 @@ def test_a_drift_inside_the_tolerance_passes(tmp_path, monkeypatch):
     claim("accuracy", 0.955, ">= 0.95", tol=0.02)
 
 
+def _spread(tmp_path, monkeypatch, values, name="accuracy"):
+    """A robustness record holding `values` of claim `name` of chapter 01, one per seed."""
+    runs = {str(seed): {"claims": [{"name": name, "value": value, "kind": "claim",
+                                    "held": True}]} for seed, value in enumerate(values)}
+    path = tmp_path / "robustness.json"
+    path.write_text(json.dumps({"chapters": {"01_ml_vs_dl": {"runs": runs}}}))
+    monkeypatch.setenv("DEMYSTIFY_CLAIMS_SPREAD", str(path))
+    claims._SEED_VALUES.clear()
+
+
+def test_the_band_widens_to_the_spread_over_seeds(tmp_path, monkeypatch):
+    _stored(tmp_path, monkeypatch)
+    _spread(tmp_path, monkeypatch, [0.95, 0.96, 0.97, 0.98, 0.99])      # sd 0.0158
+    assert claims.seed_sd("01_ml_vs_dl", "accuracy") == pytest.approx(0.0158, abs=1e-4)
+    claim("accuracy", 0.92, ">= 0.8", tol=0.02)     # 0.044 away: inside 5 sd (0.079)
+    claims.begin("01_ml_vs_dl", 0, "cpu")        # a new run: the claim may be made again
+    with pytest.raises(AssertionError, match=r"stored 0.964, now 0.88 \(tolerance ±0.02, "
+                                             r"widened to ±0.0791: 5 sd over seeds\)"):
+        claim("accuracy", 0.88, ">= 0.8", tol=0.02)
+
+
+def test_a_narrow_spread_never_narrows_the_tolerance(tmp_path, monkeypatch):
+    _stored(tmp_path, monkeypatch)
+    _spread(tmp_path, monkeypatch, [0.964, 0.964, 0.965])               # sd 0.0006
+    claim("accuracy", 0.95, ">= 0.9", tol=0.02)
+    claims.begin("01_ml_vs_dl", 0, "cpu")        # a new run: the claim may be made again
+    with pytest.raises(AssertionError, match=r"\(tolerance ±0.02\)"):
+        claim("accuracy", 0.94, ">= 0.9", tol=0.02)
+
+
+def test_a_claim_without_seeds_or_a_missing_spread_file(tmp_path, monkeypatch):
+    _spread(tmp_path, monkeypatch, [0.9], name="accuracy")
+    assert claims.seed_sd("01_ml_vs_dl", "accuracy") is None            # one seed: no sd
+    assert claims.seed_sd("01_ml_vs_dl", "other") is None
+    monkeypatch.setenv("DEMYSTIFY_CLAIMS_SPREAD", str(tmp_path / "nowhere.json"))
+    with pytest.raises(FileNotFoundError, match="bench/robustness.json"):
+        claims.seed_sd("01_ml_vs_dl", "accuracy")
+
+
 def test_relative_tolerances_scale_with_the_stored_value():
     stored = {"name": "ratio", "value": 10.0, "tolerance": 0.2, "relative": True, "kind": "claim"}
     assert drift(stored, 11.9) is None
@@ -146,6 +186,17 @@ def test_report_fails_when_the_record_has_claims_this_run_did_not_make(tmp_path,
     claim("accuracy", 0.96, ">= 0.95", tol=0.02)
     table = report().data
     assert list(table.index) == ["accuracy"] and table.loc["accuracy", "held"] == "✓"
+
+
+def test_timed_claims_may_be_made_on_one_machine_and_not_another(tmp_path, monkeypatch):
+    # e.g. chapter 10's bf16-versus-fp32 ratio exists only on a CPU without 16-bit units
+    _stored(tmp_path, monkeypatch, name="bf16_over_fp32", value=0.3, tolerance=None)
+    claim("new_speed_ratio", 2.0, "> 1", timed=True)            # not in the record: fine
+    assert list(report().data.index) == ["new_speed_ratio"]     # stored one not made: fine
+    timing("step_s", 0.1)                                       # a timing likewise
+    claims.begin("01_ml_vs_dl", 0, "cpu")
+    with pytest.raises(AssertionError, match="not in the stored record"):
+        claim("new_accuracy", 0.9, "> 0.5", tol=0.02)           # a compared claim: not fine
 
 
 def test_a_missing_record_says_how_to_make_it(tmp_path, monkeypatch):
@@ -295,6 +346,31 @@ def test_a_timed_figure_is_compared_on_structure_only(tmp_path, monkeypatch):
     claims.record_figure(mark_timed(_figure((5.0, 9.0, 1.0))))      # other timings: passes
     with pytest.raises(AssertionError, match="lines \\[2\\], stored \\[3\\]"):
         claims.record_figure(mark_timed(_figure((5.0, 9.0))))
+
+
+def _detections(boxes, picture=(8, 8)):
+    """A scene with `boxes` rectangles drawn on it, as a detector's figure is."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Rectangle
+    fig, ax = plt.subplots()
+    ax.imshow(np.zeros(picture))
+    for k in range(boxes):
+        ax.add_patch(Rectangle((k, k), 2, 2, fill=False))
+    plt.close(fig)
+    return fig
+
+
+def test_a_varying_figure_is_compared_on_its_images_only(tmp_path, monkeypatch):
+    from demystify.plot import mark_varying
+    _stored_figures(tmp_path, monkeypatch, mark_varying(_detections(43)),
+                    mark_varying(_detections(2)), _detections(2))
+    claims.record_figure(mark_varying(_detections(38)))   # other boxes, same scene: passes
+    with pytest.raises(AssertionError, match=r"images \[\[8, 9\]\], stored \[\[8, 8\]\]"):
+        claims.record_figure(mark_varying(_detections(2, picture=(8, 9))))
+    with pytest.raises(AssertionError, match="patches 3, stored 2"):     # unmarked: exact
+        claims.record_figure(_detections(3))
 
 
 def test_report_fails_when_a_stored_figure_was_not_shown(tmp_path, monkeypatch):
