@@ -69,7 +69,6 @@ if importlib.util.find_spec("demystify") is None:
 
 # %%
 import copy
-import time
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -81,7 +80,8 @@ from tqdm.auto import tqdm
 from torchvision.ops import batched_nms, box_iou, roi_align
 
 from demystify import (MixedPrecision, autocast, claim, count_parameters, fit, glue,
-                       load_mnist_t10k, report, start, timing)
+                       load_mnist_t10k, mark_varying, report, start, timing)
+from demystify.hardware import time_call
 from demystify.scenes import PHOTOS, make_scenes, photo_backgrounds, show_detections
 
 device, P = start("06_rcnn")
@@ -532,6 +532,7 @@ show_detections(image, proposals, ax=axes[0], names=False, linewidth=0.5,
 show_detections(image, before["boxes"], before["labels"], ax=axes[1], names=False,
                 title=f"{len(before['boxes'])} boxes scored ≥ 0.5")
 show_detections(image, **after, ax=axes[2], title=f"{len(after['boxes'])} after NMS")
+mark_varying(axes[1]); mark_varying(axes[2])     # box counts: the model's call
 fig.tight_layout()
 plt.show()
 
@@ -830,19 +831,13 @@ glue("faster_classifier_loss_last", faster_losses[-1]["loss_classifier"])
 # Now the point of the whole line of work: time per image, from pixels to final boxes, for both
 # detectors on this machine — one image at a time, as the papers measured, alternating the two
 # detectors on the same test images and taking the median to damp noise from other programs.
+# Each detection is timed with `time_call`, the book's one timer (chapter 10 shows how it
+# works: the device is synchronised before every clock reading).
 
 # %%
-def synchronize():
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-
-
 def seconds(detect, image) -> float:
-    synchronize()
-    started = time.perf_counter()
-    detect(image)
-    synchronize()
-    return time.perf_counter() - started
+    """Wall seconds of one detection (time_call synchronises the device)."""
+    return time_call(lambda: detect(image), device, warmup=0, calls=1).seconds
 
 
 rcnn_detect(test.images[0]); faster_detect(test.images[0])          # warm up
@@ -959,6 +954,7 @@ for col, (score, nms_iou, title) in enumerate(settings):
         show_detections(test.images[scene], **found, ax=axes[row, col],
                         names=score > 0.1,
                         title=f"{name}, {title}: {len(found['boxes'])}")
+mark_varying(fig)                    # how many boxes: the trained models' call
 fig.tight_layout()
 plt.show()
 
