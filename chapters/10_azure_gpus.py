@@ -147,6 +147,9 @@ device, P = start("10_azure_gpus")          # on a CPU: one torch thread
 FAMILY_MAX_TURBO_GHZ = {("AuthenticAMD", "25", "1"): 4.1}
 
 
+NOMINAL = "the nominal clock (turbo unknown: measurements may beat it)"
+
+
 def max_clock_ghz() -> tuple[float | None, str]:
     """The highest clock a core can run at, and where that number comes from."""
     cpufreq = Path("/sys/devices/system/cpu/cpu0/cpufreq/cpuinfo_max_freq")
@@ -154,13 +157,14 @@ def max_clock_ghz() -> tuple[float | None, str]:
         return int(cpufreq.read_text()) / 1e6, "the kernel's maximum frequency"
     if cpu.family in FAMILY_MAX_TURBO_GHZ:
         return FAMILY_MAX_TURBO_GHZ[cpu.family], "the CPU family's highest turbo clock"
-    return cpu.ghz, "the nominal clock (turbo unknown: measurements may beat it)"
+    return cpu.ghz, NOMINAL
 
 
 cpu = cpu_info()
 threads = torch.get_num_threads()
 cores_used = min(threads, cpu.cores) if device.type == "cpu" else cpu.cores
 clock, clock_source = max_clock_ghz()
+peak_is_bound = device.type != "cpu" or clock_source != NOMINAL   # nothing may beat it
 
 
 def cpu_peak(precision: str) -> float | None:
@@ -291,13 +295,17 @@ matmul.round({"median ms": 3, "IQR ms": 3, "TFLOP/s": 4, "intensity": 1, "peak":
 # %% [markdown]
 # The check that matters: no multiply may beat the peak. If one did, either the timing is wrong
 # (an unsynchronised GPU clock; CPU seconds counted for more threads than ran) or the peak is
-# (a turbo clock, a matrix unit we did not count).
+# (a turbo clock, a matrix unit we did not count). The chapter asserts it only where the peak's
+# clock is an upper bound (a GPU's datasheet, the kernel's maximum frequency, a CPU family's
+# highest turbo clock). At a nominal clock it is no bound: on an AMD Zen 5 VM that reports only
+# its nominal clock, bf16 multiplies ran faster than the "peak" computed from it. There the
+# table still shows the fraction, but nothing is asserted about it.
 
 # %%
 known = matmul.dropna(subset=["peak"])
 best = matmul.groupby("precision")["TFLOP/s"].max()
 matmul_fraction = (known["TFLOP/s"] / known["peak"]).max()
-if len(known):
+if len(known) and peak_is_bound:
     top = known.loc[(known["TFLOP/s"] / known["peak"]).idxmax()]
     claim("matmul_best_fraction_of_peak", top["TFLOP/s"] / top["peak"], "<= 1",
           timed=True, parts={"tflops": top["TFLOP/s"], "peak": top["peak"]},
@@ -512,7 +520,7 @@ steps.drop(columns="peak").round(3)
 
 # %%
 step_fraction = (steps["TFLOP/s"] / steps["peak"]).max()
-if step_fraction == step_fraction:        # a device with a known peak
+if step_fraction == step_fraction and peak_is_bound:     # a known peak that bounds
     claim("step_best_fraction_of_peak", step_fraction, "<= 1", timed=True,
           says="no training step exceeds the peak", parts={"matmul": matmul_fraction})
 
