@@ -80,8 +80,9 @@ bench: $(STAMP)
 OFFLINE := PYTHONPATH=$(CURDIR)/tests/offline
 # Every claim a chapter makes (demystify.claim) is compared with its committed record
 # chapters/claims/NN_name.json, within the tolerance stated where the claim is made, widened
-# to 5 sds of the claim over seeds 0-4 (bench/robustness.json): on another CPU a trained
-# network takes another path, and its results move about as much as between seeds.
+# to 5 sds of the claim over seeds 0-4 (bench/robustness.json) on a machine other than the
+# record's (its "machine" entry): on another CPU a trained network takes another path, and
+# its results move like a change of seed or further (chapters/claims/README.md).
 CHAPTER_CHECKS := DEMYSTIFY_PROFILE=cpu DEMYSTIFY_DEVICE=cpu DEMYSTIFY_SEED=0 \
 	DEMYSTIFY_CLAIMS_COMPARE=$(CURDIR)/chapters/claims \
 	DEMYSTIFY_CLAIMS_SPREAD=$(CURDIR)/bench/robustness.json

@@ -85,7 +85,9 @@ def fingerprint(fig: Figure) -> list[dict[str, Any]]:
     number of points/paths, e.g. a scatter), `patches` (bars, rectangles), `texts`.
     Checksum of every finite plotted number (line and scatter coordinates, image pixels,
     bar geometry, colour values): `values` (how many), `mean` and `mean_abs`, rounded to
-    6 significant digits. `timed` and `varying` say the axes was marked with `mark_timed()`
+    6 significant digits; `pixels`, the mean of its images' pixels alone (what a
+    `mark_varying` axes is compared on). `timed` and `varying` say the axes was marked with
+    `mark_timed()`
     or `mark_varying()`. Legends,
     ticks and grid lines are not data and are left out.
     """
@@ -104,6 +106,7 @@ def fingerprint(fig: Figure) -> list[dict[str, Any]]:
             array = image.get_array()
             images.append(list(np.shape(array)))
             data.append(array)
+        pixels = _values(*(image.get_array() for image in ax.images))
         collections = []
         for collection in ax.collections:
             offsets = np.asarray(collection.get_offsets())
@@ -121,6 +124,7 @@ def fingerprint(fig: Figure) -> list[dict[str, Any]]:
             "values": int(values.size),
             "mean": float(f"{values.mean():.6g}") if values.size else 0.0,
             "mean_abs": float(f"{np.abs(values).mean():.6g}") if values.size else 0.0,
+            "pixels": float(f"{pixels.mean():.6g}") if pixels.size else 0.0,
             "timed": ax in _TIMED, "varying": ax in _VARYING})
     return summary
 

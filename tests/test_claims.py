@@ -90,12 +90,14 @@ def test_claims_are_appended_to_the_out_folder_as_they_are_made(tmp_path, monkey
         ("first", True, "claim"), ("second", False, "claim"), ("train_seconds", True, "timing")]
 
 
-def _stored(tmp_path, monkeypatch, seed=0, **claim_fields):
+def _stored(tmp_path, monkeypatch, seed=0, machine=None, **claim_fields):
     record = {"name": "accuracy", "value": 0.964, "condition": ">= 0.95", "held": True,
               "tolerance": 0.02, "relative": False, "says": "", "parts": {}, "kind": "claim"}
     record.update(claim_fields)
-    (tmp_path / "01_ml_vs_dl.json").write_text(json.dumps(
-        {"chapter": "01_ml_vs_dl", "seed": seed, "profile": "cpu", "claims": [record]}))
+    content = {"chapter": "01_ml_vs_dl", "seed": seed, "profile": "cpu", "claims": [record]}
+    if machine is not None:
+        content["machine"] = machine
+    (tmp_path / "01_ml_vs_dl.json").write_text(json.dumps(content))
     monkeypatch.setenv("DEMYSTIFY_CLAIMS_COMPARE", str(tmp_path))
 
 
@@ -112,11 +114,18 @@ def test_a_drift_inside_the_tolerance_passes(tmp_path, monkeypatch):
 
 
 def _spread(tmp_path, monkeypatch, values, name="accuracy"):
-    """A robustness record holding `values` of claim `name` of chapter 01, one per seed."""
+    """A robustness record holding `values` of claim `name` of chapter 01, one per seed, and
+    entries that must not count: a seed where it failed, a timing, another chapter's claim."""
     runs = {str(seed): {"claims": [{"name": name, "value": value, "kind": "claim",
                                     "held": True}]} for seed, value in enumerate(values)}
+    runs["9"] = {"claims": [{"name": name, "value": -50.0, "kind": "claim", "held": False},
+                            {"name": name, "value": 1e3, "kind": "timing",
+                             "held": True}]}
+    other = {"runs": {"0": {"claims": [{"name": name, "value": 99.0, "kind": "claim",
+                                        "held": True}]}}}
     path = tmp_path / "robustness.json"
-    path.write_text(json.dumps({"chapters": {"01_ml_vs_dl": {"runs": runs}}}))
+    path.write_text(json.dumps({"chapters": {"01_ml_vs_dl": {"runs": runs},
+                                             "02_cnn_history": other}}))
     monkeypatch.setenv("DEMYSTIFY_CLAIMS_SPREAD", str(path))
     claims._SEED_VALUES.clear()
 
@@ -130,6 +139,35 @@ def test_the_band_widens_to_the_spread_over_seeds(tmp_path, monkeypatch):
     with pytest.raises(AssertionError, match=r"stored 0.964, now 0.88 \(tolerance ±0.02, "
                                              r"widened to ±0.0791: 5 sd over seeds\)"):
         claim("accuracy", 0.88, ">= 0.8", tol=0.02)
+
+
+def test_on_the_records_own_machine_the_tolerance_is_not_widened(tmp_path, monkeypatch):
+    # runs are deterministic on one machine: there a drift beyond tol is a real change
+    _stored(tmp_path, monkeypatch, machine=claims.machine())
+    _spread(tmp_path, monkeypatch, [0.95, 0.96, 0.97, 0.98, 0.99])
+    with pytest.raises(AssertionError, match=r"\(tolerance ±0.02\)"):
+        claim("accuracy", 0.92, ">= 0.8", tol=0.02)
+    claims.begin("01_ml_vs_dl", 0, "cpu")
+    _stored(tmp_path, monkeypatch, machine={**claims.machine(), "vector": "NO AVX"})
+    claim("accuracy", 0.92, ">= 0.8", tol=0.02)          # another machine: widened, passes
+
+
+def test_a_relative_tolerance_widens_to_the_spread_too(tmp_path, monkeypatch):
+    _stored(tmp_path, monkeypatch, value=10.0, tolerance=0.1, relative=True)
+    _spread(tmp_path, monkeypatch, [8.0, 10.0, 12.0])                     # sd 2: band ±10
+    claim("accuracy", 19.0, "> 1", rel_tol=0.1)
+    claims.begin("01_ml_vs_dl", 0, "cpu")
+    with pytest.raises(AssertionError, match=r"widened to ±10"):
+        claim("accuracy", 21.0, "> 1", rel_tol=0.1)
+
+
+def test_the_record_names_the_machine_that_made_it(tmp_path):
+    claim("accuracy", 0.97, ">= 0.95", tol=0.02)
+    rows = [{**asdict_claim, "chapter": "01_ml_vs_dl", "seed": 0, "profile": "cpu"}
+            for asdict_claim in (vars(c) for c in claims.claims())]
+    record = claims.read_record(claims.write_record(tmp_path / "r.json", rows))
+    assert record["machine"] == claims.machine()
+    assert set(record["machine"]) == {"cpu", "vector", "arch", "torch"}
 
 
 def test_a_narrow_spread_never_narrows_the_tolerance(tmp_path, monkeypatch):
@@ -348,14 +386,14 @@ def test_a_timed_figure_is_compared_on_structure_only(tmp_path, monkeypatch):
         claims.record_figure(mark_timed(_figure((5.0, 9.0))))
 
 
-def _detections(boxes, picture=(8, 8)):
+def _detections(boxes, picture=(8, 8), fill=0.0):
     """A scene with `boxes` rectangles drawn on it, as a detector's figure is."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from matplotlib.patches import Rectangle
     fig, ax = plt.subplots()
-    ax.imshow(np.zeros(picture))
+    ax.imshow(np.full(picture, fill))
     for k in range(boxes):
         ax.add_patch(Rectangle((k, k), 2, 2, fill=False))
     plt.close(fig)
@@ -371,6 +409,15 @@ def test_a_varying_figure_is_compared_on_its_images_only(tmp_path, monkeypatch):
         claims.record_figure(mark_varying(_detections(2, picture=(8, 9))))
     with pytest.raises(AssertionError, match="patches 3, stored 2"):     # unmarked: exact
         claims.record_figure(_detections(3))
+
+
+def test_a_varying_axes_still_compares_the_scene_under_the_boxes(tmp_path, monkeypatch):
+    from demystify.plot import mark_varying
+    # the record's axes unmarked (made before the mark), this run's marked: the mark counts
+    _stored_figures(tmp_path, monkeypatch, _detections(43, fill=0.5), _detections(43, fill=0.5))
+    claims.record_figure(mark_varying(_detections(38, fill=0.5)))
+    with pytest.raises(AssertionError, match="pixels"):                   # another scene
+        claims.record_figure(mark_varying(_detections(38, fill=0.9)))
 
 
 def test_report_fails_when_a_stored_figure_was_not_shown(tmp_path, monkeypatch):
