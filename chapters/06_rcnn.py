@@ -926,6 +926,7 @@ def show_thresholds(scene: int = 3, detector: str = "R-CNN", score: float = 0.5,
                     color="tab:green", title="ground truth")
     show_detections(image, **found, ax=axes[1],
                     title=f"{detector}: {len(found['boxes'])} boxes")
+    mark_varying(axes[1])                  # box counts: the model's call
     fig.tight_layout()
     plt.show()
 
