@@ -43,7 +43,7 @@ def test_exercise_3_group_norm_keeps_ddp_equivalent_batch_norm_does_not(tmp_path
     gap = {norm: weight_difference(tmp_path / f"{norm}1" / "weights.safetensors",
                                    tmp_path / f"{norm}2" / "weights.safetensors")
            for norm in ("group", "batch")}
-    assert gap["group"] < 1e-5, gap
+    assert gap["group"] < 1e-9, gap          # float64 rounding: 2.8e-16 on a Zen 5 VM
     assert gap["batch"] > 1e-3, gap
     try:
         run("syncbatch", 1)
