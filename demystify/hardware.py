@@ -7,6 +7,7 @@ report the median of several timed blocks.
 """
 from __future__ import annotations
 
+import logging
 import os
 import platform
 import re
@@ -16,7 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
-from torch.utils import benchmark
+
+# torch.utils.benchmark imports torch.utils.cpp_extension, which warns "No CUDA runtime is
+# found, using CUDA_HOME=..." on a CUDA build of torch without a GPU. Nothing here compiles an
+# extension, so the warning would only clutter every chapter that times something.
+logging.getLogger("torch.utils.cpp_extension").setLevel(logging.ERROR)
+from torch.utils import benchmark  # noqa: E402  (after the logger is quietened)
 
 # The numeric formats a chapter can time, and the torch dtype their tensors are stored in.
 PRECISIONS: dict[str, torch.dtype] = {

@@ -233,3 +233,15 @@ def test_training_type_is_one_the_timings_list_as_supported(monkeypatch, capabil
 
 def test_precisions_map_to_storage_dtypes():
     assert PRECISIONS["tf32"] is torch.float32 and PRECISIONS["bf16"] is torch.bfloat16
+
+
+def test_importing_the_timers_prints_no_cuda_warning():
+    """torch.utils.benchmark imports cpp_extension, whose "No CUDA runtime is found" warning
+    landed in the stored outputs of every chapter that times something."""
+    import subprocess
+    import sys
+    run = subprocess.run([sys.executable, "-c", "import demystify.hardware"],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert "CUDA_HOME" not in run.stderr, run.stderr
+
