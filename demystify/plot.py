@@ -9,7 +9,8 @@ images, collections, patches and texts, and a checksum of the plotted numbers);
 committed record, because nbval ignores images (see the claims module's docstring).
 `mark_timed(fig_or_ax)` marks plotted data that are timings: their structure is compared, their
 numbers are not. `mark_varying(fig_or_ax)` marks marks whose number comes from a trained
-model's outputs (boxes a detector draws): only the pictures under them are compared.
+model's outputs (boxes a detector draws): on another machine only the pictures under them are
+compared.
 """
 from __future__ import annotations
 
@@ -46,8 +47,9 @@ def mark_varying(target: Figure | plt.Axes) -> Figure | plt.Axes:
 
     How many boxes a detector draws (or words a captioner writes) changes when the model
     trains along another path, as it does on another CPU (other vector kernels round
-    differently), so for such an axes only its images (the scene under the boxes) are
-    compared with the record. Mark the axes before the figure is shown.
+    differently), so on a machine other than the record's only its images (the scene under
+    the boxes: their shapes and mean pixel) are compared with the record; on the record's own
+    machine it is compared in full. Mark the axes before the figure is shown.
     """
     _VARYING.update(_axes_of(target, "mark_varying", "the model's outputs"))
     return target

@@ -13,6 +13,7 @@ def fresh_run(monkeypatch):
     for name in ("DEMYSTIFY_CLAIMS_OUT", "DEMYSTIFY_CLAIMS_COMPARE", "DEMYSTIFY_CLAIMS_SOFT",
                  "DEMYSTIFY_CLAIMS_SPREAD", "DEMYSTIFY_SEED"):
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(claims, "_MACHINE", {})          # each test sees this machine afresh
     claims.begin("01_ml_vs_dl", 0, "cpu")
 
 
@@ -148,8 +149,17 @@ def test_on_the_records_own_machine_the_tolerance_is_not_widened(tmp_path, monke
     with pytest.raises(AssertionError, match=r"\(tolerance ±0.02\)"):
         claim("accuracy", 0.92, ">= 0.8", tol=0.02)
     claims.begin("01_ml_vs_dl", 0, "cpu")
-    _stored(tmp_path, monkeypatch, machine={**claims.machine(), "vector": "NO AVX"})
-    claim("accuracy", 0.92, ">= 0.8", tol=0.02)          # another machine: widened, passes
+    _stored(tmp_path, monkeypatch, machine={**claims.machine(), "cpu": "GenuineIntel 6 85"})
+    claim("accuracy", 0.92, ">= 0.8", tol=0.02)          # another CPU: widened, passes
+
+
+def test_a_machine_that_does_not_name_its_cpu_is_never_the_same(tmp_path, monkeypatch):
+    monkeypatch.setattr(claims, "_MACHINE", {"value": {**ELSEWHERE, "cpu": ""}})
+    _stored(tmp_path, monkeypatch, machine={**ELSEWHERE, "cpu": ""})     # e.g. two Macs
+    _spread(tmp_path, monkeypatch, [0.95, 0.96, 0.97, 0.98, 0.99])
+    claim("accuracy", 0.92, ">= 0.8", tol=0.02)          # unknown CPU: widened, passes
+    assert claims.machine()["cpu"] == "" and not claims.same_machine(
+        {"machine": {**ELSEWHERE, "cpu": ""}})
 
 
 def test_a_relative_tolerance_widens_to_the_spread_too(tmp_path, monkeypatch):
@@ -341,14 +351,20 @@ def test_a_blank_figure_is_recorded_as_failed_in_soft_mode(monkeypatch):
     assert claims.figures()[0]["held"] is False
 
 
-def _stored_figures(tmp_path, monkeypatch, *figs):
+ELSEWHERE = {"cpu": "GenuineIntel 6 85", "vector": "AVX2", "arch": "x86_64", "torch": "2.0.0"}
+
+
+def _stored_figures(tmp_path, monkeypatch, *figs, elsewhere=False):
     out = tmp_path / "out"
     monkeypatch.setenv("DEMYSTIFY_CLAIMS_OUT", str(out))
     claim("accuracy", 0.97, ">= 0.95", tol=0.02)
     for fig in figs:
         claims.record_figure(fig)
-    claims.write_record(tmp_path / "01_ml_vs_dl.json",
-                        read_jsonl(out / "01_ml_vs_dl.seed0.jsonl"))
+    path = claims.write_record(tmp_path / "01_ml_vs_dl.json",
+                               read_jsonl(out / "01_ml_vs_dl.seed0.jsonl"))
+    if elsewhere:                            # a record another machine made
+        record = claims.read_record(path)
+        path.write_text(json.dumps({**record, "machine": ELSEWHERE}))
     monkeypatch.delenv("DEMYSTIFY_CLAIMS_OUT")
     monkeypatch.setenv("DEMYSTIFY_CLAIMS_COMPARE", str(tmp_path))
     claims.begin("01_ml_vs_dl", 0, "cpu")
@@ -403,7 +419,7 @@ def _detections(boxes, picture=(8, 8), fill=0.0):
 def test_a_varying_figure_is_compared_on_its_images_only(tmp_path, monkeypatch):
     from demystify.plot import mark_varying
     _stored_figures(tmp_path, monkeypatch, mark_varying(_detections(43)),
-                    mark_varying(_detections(2)), _detections(2))
+                    mark_varying(_detections(2)), _detections(2), elsewhere=True)
     claims.record_figure(mark_varying(_detections(38)))   # other boxes, same scene: passes
     with pytest.raises(AssertionError, match=r"images \[\[8, 9\]\], stored \[\[8, 8\]\]"):
         claims.record_figure(mark_varying(_detections(2, picture=(8, 9))))
@@ -414,10 +430,31 @@ def test_a_varying_figure_is_compared_on_its_images_only(tmp_path, monkeypatch):
 def test_a_varying_axes_still_compares_the_scene_under_the_boxes(tmp_path, monkeypatch):
     from demystify.plot import mark_varying
     # the record's axes unmarked (made before the mark), this run's marked: the mark counts
-    _stored_figures(tmp_path, monkeypatch, _detections(43, fill=0.5), _detections(43, fill=0.5))
+    _stored_figures(tmp_path, monkeypatch, _detections(43, fill=0.5), _detections(43, fill=0.5),
+                    elsewhere=True)
     claims.record_figure(mark_varying(_detections(38, fill=0.5)))
-    with pytest.raises(AssertionError, match="pixels"):                   # another scene
-        claims.record_figure(mark_varying(_detections(38, fill=0.9)))
+    with pytest.raises(AssertionError, match="pixels"):      # another scene, 2 % brighter
+        claims.record_figure(mark_varying(_detections(38, fill=0.51)))
+
+
+def test_a_varying_axes_is_compared_in_full_on_the_records_machine(tmp_path, monkeypatch):
+    from demystify.plot import mark_varying
+    _stored_figures(tmp_path, monkeypatch, mark_varying(_detections(43)))
+    with pytest.raises(AssertionError, match="patches 38, stored 43"):   # deterministic here
+        claims.record_figure(mark_varying(_detections(38)))
+
+
+def test_a_record_made_before_pixels_compares_image_shapes(tmp_path, monkeypatch):
+    from demystify.plot import mark_varying
+    old = [{"lines": [], "images": [[8, 8]], "collections": [], "patches": 43, "texts": 0,
+            "values": 4, "mean": 0.5, "mean_abs": 0.5, "timed": False, "varying": True}]
+    new = claims.figure_drift(old, [], False)
+    assert new == "0 axes, stored 1"
+    from demystify.plot import fingerprint
+    now = fingerprint(mark_varying(_detections(38, fill=0.9)))
+    assert claims.figure_drift(old, now) is None                  # no pixels stored: shapes
+    assert "images" in claims.figure_drift(
+        old, fingerprint(mark_varying(_detections(38, picture=(8, 9)))))
 
 
 def test_report_fails_when_a_stored_figure_was_not_shown(tmp_path, monkeypatch):
