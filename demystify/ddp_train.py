@@ -195,6 +195,9 @@ def main(argv: list[str] | None = None) -> None:
         save(args.out, model.module, metrics)
         print(f"test accuracy {accuracy:.3f} · replicas agree to {spread:.1e} · "
               f"wrote weights.safetensors and metrics.json")
+    # Tear down together: a rank that destroyed its gloo group while rank 0 was still saving
+    # was seen to abort ("terminate called without an active exception", exit -6).
+    dist.barrier()
     dist.destroy_process_group()
 
 
