@@ -521,7 +521,7 @@ def rcnn_detect(image: torch.Tensor, proposals: torch.Tensor | None = None,
             "labels": label[keep].cpu()}
 
 
-# %% mystnb={"figure": {"caption": "R-CNN's stages on one test scene: all proposals; the proposals the CNN scores as a digit with probability \u2265 0.5, after box regression; what is left after non-maximum suppression. A box left on part of a digit is a hard negative, discussed below.", "name": "fig-06-stages"}, "image": {"alt": "Three panels of the same scene: many thin boxes; several overlapping orange boxes around each digit; a few labelled boxes."}}
+# %% mystnb={"figure": {"caption": "R-CNN's stages on one test scene: all proposals; the proposals the CNN scores as a digit with probability \u2265 0.5, after box regression; what is left after non-maximum suppression. A box left on part of a digit is a hard negative, discussed below.", "name": "fig-06-stages"}, "image": {"alt": "Three panels of the same scene: many thin boxes; orange boxes on the digits, some overlapping; a few labelled boxes."}}
 i = 0
 image, proposals = test.images[i], test_proposals[i]
 before = rcnn_detect(image, proposals, score_threshold=0.5, nms_iou=1.0)

@@ -124,7 +124,7 @@ device, P = start("10_azure_gpus")          # on a CPU: one torch thread
 # the **clock**. The operating system reports a nominal clock, but a core in *turbo* runs
 # faster, and a virtual machine often hides both the CPU model and its turbo clock. A peak at
 # the nominal clock is therefore not an upper bound: an earlier run of this chapter measured an
-# fp32 multiply *above* it on this machine, which is how we found out. So the peak below uses the
+# fp32 multiply *above* it on an AMD Milan VM, which is how we found out. So the peak below uses the
 # highest clock we can justify: the kernel's maximum frequency where it reports one, else the
 # highest turbo clock of the CPU's product family where we know it (for AMD's third-generation
 # EPYC, "Milan", the maximum boost of its fastest part, the EPYC 72F3, as listed in
@@ -137,7 +137,8 @@ device, P = start("10_azure_gpus")          # on a CPU: one torch thread
 # name its model, so we keep the family's highest clock: the peak is then an upper bound (at
 # the 7763's boost it would be lower by the ratio of the two clocks), and every fraction of
 # the peak below is a lower bound. On a CPU we know no turbo clock for, the printout below says
-# "nominal clock": that peak is no bound, and the chapter asserts nothing against it. A 16-bit
+# "peak clock …, the nominal clock": that peak is no bound, and the chapter asserts nothing
+# against it. A 16-bit
 # format only has a higher peak where the CPU has units
 # for it (AVX-512 bf16/fp16 or Intel's AMX matrix tiles); without them, 16-bit numbers are
 # converted and multiplied in the fp32 units at best, so their peak is fp32's.
@@ -328,8 +329,8 @@ elif "bf16" in best.index:            # 16-bit units (or a GPU): no slowdown to 
 # says which clock it is), that fraction must be below 1, and the chapter asserts it. The
 # fraction moves from run to run (a shared machine, a core's clock that varies), by several
 # hundredths between the five seeds of the chapter's robustness check
-# (`bench/robustness.md`), so read it as one run's value, not a constant; the claim itself
-# only asserts that it stays below 1. A large matrix multiply is the one kernel libraries
+# (`bench/robustness.md`), so read it as one run's value, not a constant; where it is asserted,
+# the claim says only that it stays below 1. A large matrix multiply is the one kernel libraries
 # tune to keep every FMA unit busy; how close it seems to come also depends on the clock the
 # peak assumes: where that is the highest one the core could run at, the true fraction is at
 # least this. Peaks assume every unit busy on every cycle; no whole network gets there
@@ -337,8 +338,8 @@ elif "bf16" in best.index:            # 16-bit units (or a GPU): no slowdown to 
 # {glue:text}`cpu_bf16_over_fp32_speed:.3f` times fp32's throughput in this run. On a CPU
 # without 16-bit units that is far below 1 (the chapter asserts below one half there),
 # because every number is converted on the way in and out; a CPU with AVX-512 bf16 or AMX
-# units multiplies bf16 faster than fp32, and on a GPU with tensor cores the 16-bit formats
-# run many times *faster* than fp32 — the datasheet table in section 4 shows by how much.
+# units has a higher bf16 peak (section 1), so there bf16 can be the faster format; and on a
+# GPU with tensor cores the 16-bit formats run many times *faster* than fp32 — the datasheet table in section 4 shows by how much.
 #
 # Bigger matrices do more work per number loaded, so they keep the arithmetic units busier: the
 # *arithmetic intensity* (FLOPs per byte moved) of an $n$-sized multiply grows like $n$. The
@@ -523,9 +524,9 @@ steps["% of peak"] = 100 * steps["TFLOP/s"] / steps["peak"]
 steps.drop(columns="peak").round(3)
 
 # %% [markdown]
-# A whole step, too, must stay below a peak that bounds — and it stays far below the matrix
-# multiply, since much of a step is memory-bound (normalisation, activations, the optimizer
-# update).
+# A whole step, too, must stay below a peak that bounds, and we should expect it below the
+# bare matrix multiply: much of a step is memory-bound (normalisation, activations, the
+# optimizer update).
 
 # %%
 step_fraction = (steps["TFLOP/s"] / steps["peak"]).max()
