@@ -46,19 +46,22 @@ and mean absolute value of the plotted numbers), which a library update does not
   stored mean absolute value. Axes marked with `demystify.plot.mark_timed` (timings) are compared
   on structure only; axes marked with `mark_varying` (boxes a trained detector draws, whose
   number changes with the training path), on a machine other than the record's, on their
-  images only (shapes, and the mean pixel within PIXEL_RTOL). `report()` fails when the run showed another number of figures.
+  images only (shapes, and the mean pixel within PIXEL_RTOL). `report()` fails when the run
+  showed another number of figures.
 - The error raised inside the formatter appears as the cell's error (nbval fails the cell);
   under nbclient, which does not stop on it, `report()` fails the run. Under
   DEMYSTIFY_CLAIMS_SOFT a problem is recorded (`held: false`) instead.
 """
 from __future__ import annotations
 
+import functools
 import json
 import math
 import numbers
 import operator
 import os
 import re
+import statistics
 import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -293,38 +296,34 @@ SPREAD_SDS = 5
 
 
 def machine() -> dict[str, str]:
-    """What decides the floating-point path of a run: the CPU as Linux's /proc/cpuinfo names
-    it (x86: vendor, family, model; ARM: implementer and part), torch's vector level for it,
-    the architecture and torch's version.
+    """What decides the floating-point path of a run: the CPU as the OS names it
+    (`demystify.hardware.CpuInfo.family`), torch's vector level for it, the architecture and
+    torch's version.
 
     A record made on the same `machine()` is compared within the claims' own tolerances (runs
     are deterministic there); one made elsewhere, one that names no machine, and any where the
     OS does not name the CPU ("cpu" empty, e.g. macOS) within the band widened over seeds
     (`seed_sd`).
     """
-    if "value" not in _MACHINE:
-        import platform
+    return dict(_machine())
 
-        import torch
 
-        from .hardware import _cpuinfo_fields, cpu_info
-        cpu = " ".join(cpu_info().family).strip()
-        if not cpu:                                   # ARM Linux names its cores otherwise
-            first = (_cpuinfo_fields() or [{}])[0]
-            cpu = " ".join(first.get(key, "") for key in ("CPU implementer", "CPU part"))
-        _MACHINE["value"] = {"cpu": cpu.strip(),
-                             "vector": torch.backends.cpu.get_cpu_capability(),
-                             "arch": platform.machine(), "torch": str(torch.__version__)}
-    return dict(_MACHINE["value"])
+@functools.cache
+def _machine() -> dict[str, str]:
+    import platform
+
+    import torch
+
+    from .hardware import cpu_info
+    return {"cpu": " ".join(cpu_info().family).strip(),
+            "vector": torch.backends.cpu.get_cpu_capability(),
+            "arch": platform.machine(), "torch": str(torch.__version__)}
 
 
 def same_machine(record: dict[str, Any]) -> bool:
     """Whether `record` was made on this `machine()` (never when either does not name its CPU)."""
     made_on = record.get("machine")
     return bool(made_on) and bool(made_on.get("cpu")) and made_on == machine()
-
-
-_MACHINE: dict[str, dict[str, str]] = {}
 
 
 def seed_sd(chapter: str, name: str) -> float | None:
@@ -341,10 +340,7 @@ def seed_sd(chapter: str, name: str) -> float | None:
     if not path:
         return None
     values = _seed_values(path).get((chapter, name), [])
-    if len(values) < 2:
-        return None
-    mean = sum(values) / len(values)
-    return math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
+    return statistics.stdev(values) if len(values) >= 2 else None
 
 
 _SEED_VALUES: dict[str, dict[tuple[str, str], list[float]]] = {}

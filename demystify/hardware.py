@@ -48,7 +48,9 @@ class CpuInfo:
     fp32_lanes: int               # fp32 numbers per vector register
     fma: bool                     # fused multiply-add: 2 FLOPs per lane per instruction
     flags: frozenset[str] = field(default_factory=frozenset)   # the OS's CPU feature flags
-    family: tuple[str, str, str] = ("", "", "")   # (vendor, family, model number) from the OS
+    # what the OS calls the CPU: (vendor, family, model number) on x86, (implementer,
+    # architecture, part) on ARM; empty where there is no /proc/cpuinfo (macOS, Windows)
+    family: tuple[str, str, str] = ("", "", "")
 
     def flops_per_cycle(self, precision: str) -> int | None:
         """Peak FLOPs per cycle and core: 2 vector units × lanes × 2 (FMA), or the matrix unit's."""
@@ -137,7 +139,9 @@ def cpu_info() -> CpuInfo:
     else:                                               # "DEFAULT"/"NO AVX": 128-bit SSE
         simd, lanes, fma = "SSE", 4, "fma" in flags
     model = first.get("model name") or platform.processor() or platform.machine()
-    family = tuple(first.get(key, "") for key in ("vendor_id", "cpu family", "model"))
+    keys = (("vendor_id", "cpu family", "model") if "vendor_id" in first
+            else ("CPU implementer", "CPU architecture", "CPU part"))
+    family = tuple(first.get(key, "") for key in keys)
     return CpuInfo(model, cores, threads, ghz, simd, lanes, fma, flags, family)
 
 

@@ -89,9 +89,8 @@ def fingerprint(fig: Figure) -> list[dict[str, Any]]:
     bar geometry, colour values): `values` (how many), `mean` and `mean_abs`, rounded to
     6 significant digits; `pixels`, the mean of its images' pixels alone (what a
     `mark_varying` axes is compared on). `timed` and `varying` say the axes was marked with
-    `mark_timed()`
-    or `mark_varying()`. Legends,
-    ticks and grid lines are not data and are left out.
+    `mark_timed()` or `mark_varying()`. Legends, ticks and grid lines are not data and are
+    left out.
     """
     if not isinstance(fig, Figure):
         raise TypeError(f"fingerprint() takes a matplotlib Figure, got {type(fig).__name__}")

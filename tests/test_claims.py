@@ -13,7 +13,6 @@ def fresh_run(monkeypatch):
     for name in ("DEMYSTIFY_CLAIMS_OUT", "DEMYSTIFY_CLAIMS_COMPARE", "DEMYSTIFY_CLAIMS_SOFT",
                  "DEMYSTIFY_CLAIMS_SPREAD", "DEMYSTIFY_SEED"):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setattr(claims, "_MACHINE", {})          # each test sees this machine afresh
     claims.begin("01_ml_vs_dl", 0, "cpu")
 
 
@@ -154,7 +153,7 @@ def test_on_the_records_own_machine_the_tolerance_is_not_widened(tmp_path, monke
 
 
 def test_a_machine_that_does_not_name_its_cpu_is_never_the_same(tmp_path, monkeypatch):
-    monkeypatch.setattr(claims, "_MACHINE", {"value": {**ELSEWHERE, "cpu": ""}})
+    monkeypatch.setattr(claims, "machine", lambda: {**ELSEWHERE, "cpu": ""})
     _stored(tmp_path, monkeypatch, machine={**ELSEWHERE, "cpu": ""})     # e.g. two Macs
     _spread(tmp_path, monkeypatch, [0.95, 0.96, 0.97, 0.98, 0.99])
     claim("accuracy", 0.92, ">= 0.8", tol=0.02)          # unknown CPU: widened, passes

@@ -67,6 +67,18 @@ def test_vector_units_come_from_torch(monkeypatch, capability, machine, flags, e
     assert cpu.family == ("GenuineTest", "6", "85")
 
 
+def test_an_arm_cpu_is_named_by_implementer_architecture_and_part(monkeypatch):
+    # no vendor_id/cpu family/model on ARM: the claims record still tells two CPUs apart
+    import demystify.hardware as hardware
+    proc = [{"processor": str(i), "Features": "fp asimd", "CPU implementer": "0x41",
+             "CPU architecture": "8", "CPU part": "0xd0c"} for i in (0, 1)]
+    monkeypatch.setattr(hardware, "_cpuinfo_fields", lambda: proc)
+    monkeypatch.setattr(hardware.platform, "machine", lambda: "aarch64")
+    assert hardware.cpu_info().family == ("0x41", "8", "0xd0c")       # Arm Neoverse N1
+    monkeypatch.setattr(hardware, "_cpuinfo_fields", lambda: [])      # macOS: unnamed
+    assert hardware.cpu_info().family == ("", "", "")
+
+
 def test_time_call_times_exact_calls_on_the_wall_clock():
     calls = []
 
