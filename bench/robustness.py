@@ -203,6 +203,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("seeds are non-negative integers")
     notebooks = [Path(p).resolve() for p in chapter_notebooks(args.notebooks, parser)]
     raw = args.out.with_suffix(".json")
+    args.out.parent.mkdir(parents=True, exist_ok=True)    # before the runs, not after them
 
     started, runs = time.perf_counter(), []
     tasks = [(str(p), seed) for p in notebooks for seed in dict.fromkeys(args.seeds)]
